@@ -1,0 +1,195 @@
+/**
+ * The one place that reads the environment. Every setting has a default that points at the local stack
+ * (infra/local), is validated at start-up, and a bad value fails with a ConfigError that names the setting
+ * and the fix.
+ */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { ConfigError } from "./errors.js";
+
+export interface MaskConfig {
+  /** Characters kept at the start and end of a phone number; the rest become '*'. */
+  readonly phone: { readonly keepStart: number; readonly keepEnd: number };
+  /** Characters kept at the start of a name; at least one character is always hidden. */
+  readonly name: { readonly keepStart: number };
+}
+
+export interface Config {
+  readonly env: "development" | "production" | "test";
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly clientId: string;
+    readonly ssl: boolean;
+    readonly sasl?: { readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; readonly username: string; readonly password: string };
+    readonly topicPartitions: number;
+    readonly replicationFactor: number;
+  };
+  readonly registry: { readonly url: string; readonly username?: string; readonly password?: string };
+  readonly redisUrl: string;
+  readonly opaBin: string;
+  readonly topicPrefix: string;
+  readonly policyDir: string;
+  readonly router: {
+    readonly groupId: string;
+    readonly maxRecordBytes: number;
+    readonly policyEvalTimeoutMs: number;
+    readonly tokenKey: string;
+    readonly quotaWarnRatio: number;
+    readonly partitionsConcurrently: number;
+  };
+  readonly masks: MaskConfig;
+  readonly metricsPort: number;
+  readonly logLevel: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEV_TOKEN_KEY = "px-local-development-token-key-not-for-production";
+
+function str(env: Env, name: string, dflt: string): string {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? dflt : v.trim();
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `'${raw}' is not a whole number from ${min} to ${max}`, `set ${name} to a whole number from ${min} to ${max}, or unset it for the default ${dflt}`);
+  }
+  return n;
+}
+
+function ratio(env: Env, name: string, dflt: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) {
+    throw new ConfigError(name, `'${raw}' is not a ratio in (0, 1]`, `set ${name} to a number such as 0.8`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, dflt: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return dflt;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `'${raw}' is not a boolean`, `set ${name} to true or false`);
+}
+
+function url(env: Env, name: string, dflt: string, protocols: readonly string[]): string {
+  const v = str(env, name, dflt);
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(name, `'${v}' is not a URL`, `set ${name} to a URL such as ${dflt}`);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(name, `'${v}' uses ${u.protocol} but only ${protocols.join(" or ")} is supported`, `set ${name} to a URL such as ${dflt}`);
+  }
+  return v.replace(/\/+$/, "");
+}
+
+function brokers(env: Env): string[] {
+  const v = str(env, "KAFKA_BROKERS", "127.0.0.1:39092");
+  const list = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const b of list) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new ConfigError("KAFKA_BROKERS", `'${b}' is not host:port`, "set KAFKA_BROKERS to a comma-separated list such as broker1:9092,broker2:9092");
+    }
+  }
+  if (list.length === 0) throw new ConfigError("KAFKA_BROKERS", "no broker given", "set KAFKA_BROKERS to host:port[,host:port...]");
+  return list;
+}
+
+function keepPair(env: Env, name: string, dflt: string): [number, number] {
+  const v = str(env, name, dflt);
+  const m = /^(\d+):(\d+)$/.exec(v);
+  if (!m) throw new ConfigError(name, `'${v}' is not start:end`, `set ${name} to the characters kept at start and end, e.g. ${dflt}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const mode = str(env, "NODE_ENV", "development");
+  if (mode !== "development" && mode !== "production" && mode !== "test") {
+    throw new ConfigError("NODE_ENV", `'${mode}' is not development, production or test`, "set NODE_ENV to one of those");
+  }
+  const saslMech = str(env, "KAFKA_SASL_MECHANISM", "").toLowerCase();
+  let sasl: Config["kafka"]["sasl"];
+  if (saslMech !== "") {
+    if (saslMech !== "plain" && saslMech !== "scram-sha-256" && saslMech !== "scram-sha-512") {
+      throw new ConfigError("KAFKA_SASL_MECHANISM", `'${saslMech}' is not supported`, "set it to plain, scram-sha-256 or scram-sha-512, or unset it");
+    }
+    const username = str(env, "KAFKA_SASL_USERNAME", "");
+    const password = str(env, "KAFKA_SASL_PASSWORD", "");
+    if (username === "" || password === "") {
+      throw new ConfigError("KAFKA_SASL_USERNAME", "SASL is enabled but the username or password is empty", "set KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD");
+    }
+    sasl = { mechanism: saslMech, username, password };
+  }
+
+  const tokenKey = str(env, "PX_TOKEN_KEY", mode === "production" ? "" : DEV_TOKEN_KEY);
+  if (tokenKey.length < 32) {
+    throw new ConfigError("PX_TOKEN_KEY", tokenKey === "" ? "is required in production" : "is shorter than 32 characters", "set PX_TOKEN_KEY to a random secret of at least 32 characters (e.g. `openssl rand -hex 32`)");
+  }
+
+  const [phoneStart, phoneEnd] = keepPair(env, "PX_MASK_PHONE_KEEP", "3:2");
+  if (11 - phoneStart - phoneEnd < 6) {
+    throw new ConfigError("PX_MASK_PHONE_KEEP", `keeping ${phoneStart}+${phoneEnd} digits of an 11-digit number hides fewer than 6`, "keep at most 5 digits in all (the waybill standard hides at least six), e.g. 3:2");
+  }
+  const [nameStart] = keepPair(env, "PX_MASK_NAME_KEEP", "1:0");
+
+  const regUser = str(env, "SCHEMA_REGISTRY_USERNAME", "");
+  const regPass = str(env, "SCHEMA_REGISTRY_PASSWORD", "");
+
+  return {
+    env: mode,
+    kafka: {
+      brokers: brokers(env),
+      clientId: str(env, "KAFKA_CLIENT_ID", "parcel-exchange"),
+      ssl: bool(env, "KAFKA_SSL", false),
+      ...(sasl ? { sasl } : {}),
+      topicPartitions: int(env, "PX_TOPIC_PARTITIONS", 6, 1, 10000),
+      replicationFactor: int(env, "PX_REPLICATION_FACTOR", 1, 1, 16),
+    },
+    registry: {
+      url: url(env, "SCHEMA_REGISTRY_URL", "http://127.0.0.1:38081", ["http:", "https:"]),
+      ...(regUser !== "" ? { username: regUser, password: regPass } : {}),
+    },
+    redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:36379", ["redis:", "rediss:"]),
+    opaBin: str(env, "OPA_BIN", join(homedir(), ".cache", "parcel-exchange", "bin", "opa")),
+    topicPrefix: topicPrefix(env),
+    policyDir: resolve(str(env, "PX_POLICY_DIR", ".px/policy")),
+    router: {
+      groupId: str(env, "PX_ROUTER_GROUP", "px-router"),
+      maxRecordBytes: int(env, "PX_MAX_RECORD_BYTES", 1_048_576, 256, 64 * 1_048_576),
+      policyEvalTimeoutMs: int(env, "PX_POLICY_EVAL_TIMEOUT_MS", 50, 1, 60_000),
+      tokenKey,
+      quotaWarnRatio: ratio(env, "PX_QUOTA_WARN_RATIO", 0.8),
+      partitionsConcurrently: int(env, "PX_ROUTER_PARTITIONS_CONCURRENTLY", 4, 1, 1024),
+    },
+    masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },
+    metricsPort: int(env, "PX_METRICS_PORT", 9464, 0, 65535),
+    logLevel: logLevel(env),
+  };
+}
+
+function topicPrefix(env: Env): string {
+  const v = str(env, "PX_TOPIC_PREFIX", "px");
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(v)) {
+    throw new ConfigError("PX_TOPIC_PREFIX", `'${v}' has characters Kafka does not allow in topic names`, "use letters, digits, '.', '_' and '-' only");
+  }
+  return v;
+}
+
+function logLevel(env: Env): string {
+  const v = str(env, "PX_LOG_LEVEL", "info");
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(v)) {
+    throw new ConfigError("PX_LOG_LEVEL", `'${v}' is not a log level`, "set PX_LOG_LEVEL to fatal, error, warn, info, debug, trace or silent");
+  }
+  return v;
+}

@@ -1,0 +1,37 @@
+/** Topic names, all under one configurable prefix. */
+import type { EventType } from "./schemas.js";
+
+export interface Topics {
+  readonly raw: Readonly<Record<EventType, string>>;
+  readonly deadLetter: string;
+  readonly policy: string;
+  deliver(party: string): string;
+}
+
+const RAW_SUFFIX: Record<EventType, string> = { OrderCreated: "orders", TrackingEvent: "tracking", LockerEvent: "locker" };
+
+export function topics(prefix: string): Topics {
+  return {
+    raw: {
+      OrderCreated: `${prefix}.raw.${RAW_SUFFIX.OrderCreated}`,
+      TrackingEvent: `${prefix}.raw.${RAW_SUFFIX.TrackingEvent}`,
+      LockerEvent: `${prefix}.raw.${RAW_SUFFIX.LockerEvent}`,
+    },
+    deadLetter: `${prefix}.deadletter`,
+    policy: `${prefix}.policy`,
+    deliver: (party) => `${prefix}.deliver.${party}`,
+  };
+}
+
+/** Header names stamped on records by the router and the SDK. */
+export const HEADERS = {
+  policyVersion: "px-policy-version",
+  sourceEventId: "px-source-event-id",
+  eventType: "px-event-type",
+  transformed: "px-transformed",
+  source: "px-source",
+  rejectReason: "px-reject-reason",
+  rejectDetail: "px-reject-detail",
+  origin: "px-origin",
+  publishedAt: "px-published-at",
+} as const;
