@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // global setup brings up when it is not running).
 export default defineConfig({
   test: {
+    // Integration files share one broker; run files one at a time.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -21,7 +23,7 @@ export default defineConfig({
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 240_000,
-          fileParallelism: false,
+          sequence: { concurrent: false },
         },
       },
     ],
