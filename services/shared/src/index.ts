@@ -6,3 +6,4 @@ export * from "./metrics.js";
 export * from "./registry.js";
 export * from "./schemas.js";
 export * from "./topics.js";
+export * from "./policy-bundle.js";

@@ -1,11 +1,11 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
-import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 
 function pinoLogCreator(log: Logger): logCreator {
   return () => ({ level, log: entry }) => {
-    const { message, ...rest } = entry;
+    const { message, timestamp: _ts, logger: _l, ...rest } = entry;
     const fields = { ...rest, component: "kafkajs" };
     if (level === logLevel.ERROR) log.error(fields, message);
     else if (level === logLevel.WARN) log.warn(fields, message);
@@ -57,4 +57,19 @@ export async function ensureTopics(admin: Admin, config: Config, specs: readonly
     const after = new Set(await admin.listTopics());
     if (missing.some((t) => !after.has(t.topic))) throw err;
   }
+}
+
+/**
+ * An idempotent producer (acks=-1 on every send is the caller's part). Keyed records go to the partition the
+ * Java client would pick (murmur2), so a parcel's events stay in one partition whoever publishes them.
+ * Retries are unbounded in count, as idempotence requires; non-retriable errors still fail at once.
+ */
+export function idempotentProducer(kafka: Kafka, opts: Omit<ProducerConfig, "idempotent" | "createPartitioner"> = {}): Producer {
+  return kafka.producer({
+    maxInFlightRequests: 1,
+    ...opts,
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+  });
 }

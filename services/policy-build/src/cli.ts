@@ -1,0 +1,56 @@
+/**
+ * Policy build CLI.
+ *   test      run `opa test` with coverage; fails under the coverage floor (PX_POLICY_MIN_COVERAGE, 90)
+ *   build     compile and write the bundle to PX_POLICY_DIR
+ *   publish   compile and publish the bundle to the policy topic (routers reload it live)
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createKafka, createLogger, loadConfig, PxError, serializeBundle } from "../../shared/src/index.js";
+import { buildBundle } from "./build.js";
+import { testPolicies } from "./opa-test.js";
+import { publishBundle } from "./publish.js";
+
+const MIN_COVERAGE = 90;
+
+async function main(cmd: string | undefined): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger("policy-build", config.logLevel);
+  switch (cmd) {
+    case "test": {
+      const r = await testPolicies(config.opaBin);
+      console.log(`policy tests: ${r.passed} passed, ${r.failed} failed; coverage ${r.coverage.toFixed(1)}% (floor ${MIN_COVERAGE}%)`);
+      for (const f of r.failures) console.log(`  FAIL ${f}`);
+      if (r.failed > 0) return 1;
+      if (r.coverage < MIN_COVERAGE) {
+        console.log(`coverage ${r.coverage.toFixed(1)}% is under the floor of ${MIN_COVERAGE}%: add tests for the uncovered rules (opa test --coverage policies/)`);
+        return 1;
+      }
+      return 0;
+    }
+    case "build": {
+      const b = await buildBundle(config.opaBin);
+      await mkdir(config.policyDir, { recursive: true });
+      await writeFile(join(config.policyDir, "bundle.json"), serializeBundle(b));
+      console.log(`built ${b.version} -> ${join(config.policyDir, "bundle.json")}`);
+      return 0;
+    }
+    case "publish": {
+      const b = await buildBundle(config.opaBin);
+      await publishBundle(createKafka(config, log), config, b);
+      console.log(`published ${b.version}`);
+      return 0;
+    }
+    default:
+      console.error("usage: policy-build test|build|publish");
+      return 2;
+  }
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof PxError ? `${err.name}: ${err.message}` : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,212 @@
+/**
+ * The router process: consumes the raw topics in a consumer group and, per input partition, runs
+ * consume → route → produce as one Kafka transaction (exactly once per entitled party).
+ *
+ * Fencing: kafkajs sends TxnOffsetCommit v0, so the group generation does not fence a zombie (no KIP-447).
+ * Instead each input partition has its own transactional id; whoever routes a partition first initialises that
+ * id (fencing any earlier holder and aborting its open transaction), then re-reads the committed offset and
+ * skips what a zombie committed in the meantime.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import type { Redis } from "ioredis";
+import { ensureTopics, idempotentProducer, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
+import { SchemaCatalog } from "./catalog.js";
+import { ActivePolicy, RouterCore, type BatchResult, type RawRecord } from "./core.js";
+import type { RouterMetrics } from "./metrics.js";
+import type { PolicyEngine } from "./policy/engine.js";
+import { PolicySource } from "./policy-source.js";
+import { QuotaTracker } from "./quota.js";
+
+export interface RouterDeps {
+  readonly config: Config;
+  readonly kafka: Kafka;
+  readonly redis: Redis;
+  readonly log: Logger;
+  readonly metrics: RouterMetrics;
+  /** Distinguishes instances in logs and transactional ids are per partition, not per instance. */
+  readonly instanceId: string;
+}
+
+export class Router {
+  private readonly t: Topics;
+  private readonly core: RouterCore;
+  private readonly quota: QuotaTracker;
+  private readonly policySource: PolicySource;
+  private readonly producers = new Map<string, Promise<Producer>>();
+  private readonly verified = new Set<string>();
+  private readonly knownDeliveryTopics = new Set<string>();
+  private admin: Admin | undefined;
+  private consumer: Consumer | undefined;
+  private active: ActivePolicy | undefined;
+  private policyWaiters: (() => void)[] = [];
+  private readonly listeners: ((version: string) => void)[] = [];
+
+  constructor(private readonly d: RouterDeps) {
+    this.t = topics(d.config.topicPrefix);
+    this.core = new RouterCore(new SchemaCatalog(new RegistryHttp(d.config)), {
+      masks: d.config.masks,
+      tokenKey: d.config.router.tokenKey,
+      maxRecordBytes: d.config.router.maxRecordBytes,
+    });
+    this.quota = new QuotaTracker(d.redis, d.log, d.config.router.quotaWarnRatio, {
+      onUsage: (party, cls, used, limit) => d.metrics.quotaUsage.set({ party, class: cls }, limit > 0 ? used / limit : 1),
+    });
+    this.policySource = new PolicySource(d.kafka, d.config, this.t.policy, d.log, (e) => this.apply(e), () => d.metrics.policyReloads.inc({ result: "refused" }));
+  }
+
+  get policyVersion(): string | undefined {
+    return this.active?.version;
+  }
+
+  /** Called with the version each time a new policy takes effect. */
+  onPolicyApplied(fn: (version: string) => void): void {
+    this.listeners.push(fn);
+  }
+
+  async start(): Promise<void> {
+    const { config, kafka, log } = this.d;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    await ensureTopics(this.admin, config, [
+      ...Object.values(this.t.raw).map((topic) => ({ topic })),
+      { topic: this.t.deadLetter },
+      { topic: this.t.policy, compacted: true, partitions: 1 },
+    ]);
+    await this.policySource.start();
+    await this.waitForPolicy();
+
+    const consumer = kafka.consumer({ groupId: config.router.groupId, readUncommitted: false, maxWaitTimeInMs: 50, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // New assignment: every partition's producer is re-initialised before its next batch (fencing zombies).
+      this.verified.clear();
+      const old = [...this.producers.values()];
+      this.producers.clear();
+      for (const p of old) void p.then((x) => x.disconnect()).catch(() => undefined);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: Object.values(this.t.raw), fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: config.router.partitionsConcurrently,
+      eachBatch: (p) => this.onBatch(p),
+    });
+    log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId }, "router started");
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    await this.policySource.stop();
+    await Promise.all([...this.producers.values()].map((p) => p.then((x) => x.disconnect()).catch(() => undefined)));
+    this.producers.clear();
+    await this.admin?.disconnect();
+  }
+
+  private async waitForPolicy(): Promise<void> {
+    if (this.active) return;
+    const timer = setInterval(() => this.d.log.warn({ topic: this.t.policy }, "waiting for a policy bundle; nothing is routed until one is published (npm run policy:publish)"), 10_000);
+    try {
+      await new Promise<void>((ok) => this.policyWaiters.push(ok));
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async apply(engine: PolicyEngine): Promise<void> {
+    const parties = Object.keys(engine.bundle.data.parties);
+    const missing = parties.map((p) => this.t.deliver(p)).filter((t) => !this.knownDeliveryTopics.has(t));
+    if (missing.length > 0 && this.admin) {
+      await ensureTopics(this.admin, this.d.config, missing.map((topic) => ({ topic })));
+      for (const t of missing) this.knownDeliveryTopics.add(t);
+    }
+    const prev = this.active?.version;
+    this.active = new ActivePolicy(engine);
+    this.d.metrics.policyVersion.reset();
+    this.d.metrics.policyVersion.set({ version: engine.version }, 1);
+    this.d.metrics.policyReloads.inc({ result: "applied" });
+    this.d.log.info({ version: engine.version, previous: prev, parties: parties.length }, "policy applied");
+    for (const w of this.policyWaiters.splice(0)) w();
+    for (const l of this.listeners) l(engine.version);
+  }
+
+  private producerFor(topic: string, partition: number): Promise<Producer> {
+    const id = `${this.d.config.router.groupId}.${topic}.${partition}`;
+    let p = this.producers.get(id);
+    if (p === undefined) {
+      const producer = idempotentProducer(this.d.kafka, { transactionalId: id, transactionTimeout: 60_000 });
+      p = producer.connect().then(() => producer);
+      p.catch(() => this.producers.delete(id));
+      this.producers.set(id, p);
+    }
+    return p;
+  }
+
+  private async committedOffset(topic: string, partition: number): Promise<bigint> {
+    const res = await this.admin!.fetchOffsets({ groupId: this.d.config.router.groupId, topics: [topic] });
+    const o = res.find((r) => r.topic === topic)?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
+    return BigInt(o);
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const t0 = performance.now();
+    const { topic, partition } = batch;
+    const producer = await this.producerFor(topic, partition);
+    let messages = batch.messages;
+    const tp = `${topic}/${partition}`;
+    if (!this.verified.has(tp)) {
+      // After initialising the transactional id (which fenced any zombie), trust only the committed offset.
+      const committed = await this.committedOffset(topic, partition);
+      if (committed >= 0n) messages = messages.filter((m) => BigInt(m.offset) >= committed);
+      this.verified.add(tp);
+      if (messages.length === 0) return;
+    }
+    const records: RawRecord[] = messages.map((m) => ({ topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers }));
+    await this.core.prepare(records);
+    const policy = this.active!; // one version decides the whole batch
+    const result = this.core.process(policy, records, this.quota);
+    const last = messages[messages.length - 1]!.offset;
+
+    const tx = await producer.transaction();
+    try {
+      const topicMessages = [...result.deliveries].map(([party, list]) => ({ topic: this.t.deliver(party), messages: list }));
+      if (result.deadLetters.length > 0) topicMessages.push({ topic: this.t.deadLetter, messages: result.deadLetters.map((d) => d.record) });
+      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+      await tx.sendOffsets({ consumerGroupId: this.d.config.router.groupId, topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
+    resolveOffset(last);
+    await heartbeat();
+    this.observe(topic, policy, result, t0);
+    await this.quota.record(result.releases).catch((err: unknown) => this.d.log.error({ err }, "quota counters not updated (Redis); deliveries are committed, counts of this batch are lost"));
+  }
+
+  private observe(topic: string, policy: ActivePolicy, r: BatchResult, t0: number): void {
+    const m = this.d.metrics;
+    m.consumed.inc({ topic }, r.consumed);
+    for (const [party, list] of r.deliveries) m.delivered.inc({ party }, list.length);
+    for (const d of r.deadLetters) m.rejected.inc({ reason: d.reason });
+    for (const plan of r.plansUsed) {
+      if (plan.delivered === 0) continue;
+      for (const c of plan.actionCounts) m.fieldActions.inc({ party: plan.recipient, class: c.dataClass, action: c.action }, c.n * plan.delivered);
+      plan.delivered = 0;
+    }
+    if (policy.cacheHits + policy.cacheMisses > 0) {
+      m.cacheLookups.inc({ result: "hit" }, policy.cacheHits);
+      m.cacheLookups.inc({ result: "miss" }, policy.cacheMisses);
+      policy.totalHits += policy.cacheHits;
+      policy.totalLookups += policy.cacheHits + policy.cacheMisses;
+      m.cacheHitRatio.set(policy.totalHits / policy.totalLookups);
+      policy.cacheHits = 0;
+      policy.cacheMisses = 0;
+    }
+    for (const s of policy.evalSeconds.splice(0)) m.policyEval.observe(s);
+    const now = Date.now();
+    for (const ts of r.timestamps) m.endToEnd.observe((now - ts) / 1000);
+    m.batch.observe((performance.now() - t0) / 1000);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A compiled policy as it travels from the build step to every router: the Wasm module, the data documents
+ * (parties, contracts, regulator tables) and a version that names exactly that content.
+ */
+import { createHash } from "node:crypto";
+
+export interface PolicyBundle {
+  /** `<label>+<sha256 of wasm and data, 12 hex>`; the same content always gets the same hash. */
+  readonly version: string;
+  readonly createdAt: string;
+  readonly wasm: Buffer;
+  readonly data: PolicyData;
+}
+
+export interface PartyInfo {
+  readonly kind: "marketplace" | "courier" | "locker";
+  readonly name?: string;
+  readonly network?: string;
+}
+
+export interface PolicyData {
+  readonly parties: Readonly<Record<string, PartyInfo>>;
+  readonly [doc: string]: unknown;
+}
+
+export function contentHash(wasm: Buffer, data: unknown): string {
+  return createHash("sha256").update(wasm).update(canonicalJson(data)).digest("hex").slice(0, 12);
+}
+
+/** JSON with object keys sorted, so equal documents hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Wire form on the policy topic: JSON with the Wasm module in base64. */
+export function serializeBundle(b: PolicyBundle): Buffer {
+  return Buffer.from(JSON.stringify({ version: b.version, createdAt: b.createdAt, wasm: b.wasm.toString("base64"), data: b.data }));
+}
+
+export function parseBundle(buf: Buffer): PolicyBundle {
+  const o = JSON.parse(buf.toString("utf8")) as { version?: unknown; createdAt?: unknown; wasm?: unknown; data?: unknown };
+  if (typeof o.version !== "string" || typeof o.wasm !== "string" || typeof o.data !== "object" || o.data === null) {
+    throw new Error("policy bundle lacks version, wasm or data");
+  }
+  const data = o.data as PolicyData;
+  if (typeof data.parties !== "object" || data.parties === null) throw new Error("policy bundle data has no parties document");
+  const wasm = Buffer.from(o.wasm, "base64");
+  const hash = o.version.slice(o.version.lastIndexOf("+") + 1);
+  if (hash !== contentHash(wasm, data)) throw new Error(`policy bundle ${o.version} does not match its content hash`);
+  return { version: o.version, createdAt: typeof o.createdAt === "string" ? o.createdAt : "", wasm, data };
+}
+
+/** Key of the current router policy on the compacted policy topic. */
+export const ROUTER_POLICY_KEY = "router";
