@@ -6,7 +6,7 @@ import type { IHeaders } from "kafkajs";
 import { HEADERS, PolicyError, RejectedRecordError, sourceOf, type EventType, type FieldInfo, type RejectReason, type SchemaInfo } from "../../shared/src/index.js";
 import type { SchemaCatalog } from "./catalog.js";
 import { validateDecision, type PolicyInput } from "./policy/decision.js";
-import type { PolicyEngine } from "./policy/engine.js";
+import type { DecisionEngine } from "./policy/engine.js";
 import { makePlan, type RecipientPlan } from "./policy/plan.js";
 import type { TransformSettings } from "./transforms/index.js";
 
@@ -41,7 +41,7 @@ export class ActivePolicy {
   totalLookups = 0;
   evalSeconds: number[] = [];
 
-  constructor(readonly engine: PolicyEngine) {
+  constructor(readonly engine: DecisionEngine) {
     this.parties = Object.keys(engine.bundle.data.parties).sort();
   }
 

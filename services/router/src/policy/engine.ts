@@ -8,7 +8,14 @@ export interface EvalResult {
   readonly seconds: number;
 }
 
-export class PolicyEngine {
+/** What the router needs of a policy; PolicyEngine is the real one, tests may supply their own. */
+export interface DecisionEngine {
+  readonly version: string;
+  readonly bundle: Pick<PolicyBundle, "version" | "data">;
+  evaluate(input: PolicyInput): EvalResult;
+}
+
+export class PolicyEngine implements DecisionEngine {
   private constructor(
     readonly bundle: PolicyBundle,
     private readonly policy: LoadedPolicy,
