@@ -8,6 +8,7 @@
 #   bash infra/local/stack.sh status           per component: up / down
 #   bash infra/local/stack.sh logs [component] tail of the logs
 #   bash infra/local/stack.sh env              the environment that points the services at this stack
+#   bash infra/local/stack.sh pid COMPONENT    the pid this script recorded for a component
 #
 # Versions: infra/local/versions.env. Downloads: $PX_CACHE_DIR. State (data, logs, pid files): $PX_STATE_DIR.
 set -euo pipefail
@@ -271,5 +272,6 @@ case "${1:-}" in
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
   env) cmd_env ;;
+  pid) cat "$(pidfile "${2:?usage: $0 pid COMPONENT}")" ;;
   *) echo "usage: $0 install|up|down [--purge]|status|logs [kafka|registry|redis]|env" >&2; exit 2 ;;
 esac

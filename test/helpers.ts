@@ -1,0 +1,36 @@
+/** Shared helpers for integration tests: a per-run config with its own topic prefix, and stack paths. */
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { loadConfig, type Config } from "../services/shared/src/index.js";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const STACK = join(ROOT, "infra/local/stack.sh");
+export const run = promisify(execFile);
+
+/** Configuration pointing at the stack, with topics and consumer groups unique to this test run. */
+export function testConfig(name: string, extra: Record<string, string> = {}): Config {
+  const id = `${name}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  return loadConfig({ ...process.env, NODE_ENV: "test", PX_LOG_LEVEL: process.env.PX_LOG_LEVEL ?? "warn", PX_TOPIC_PREFIX: `pxt.${id}`, PX_ROUTER_GROUP: `pxt-router-${id}`, PX_TOPIC_PARTITIONS: "3", PX_METRICS_PORT: "0", ...extra });
+}
+
+export async function stack(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run("bash", [STACK, ...args], { cwd: ROOT });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
