@@ -96,7 +96,7 @@ export class RouterCore {
       } catch (err) {
         const rej = err instanceof RejectedRecordError ? err : err instanceof PolicyError ? new RejectedRecordError("policy_error", err.message, { cause: err }) : undefined;
         if (!rej) throw err;
-        out.deadLetters.push({ record: deadLetter(r, rej), reason: rej.reason });
+        out.deadLetters.push({ record: deadLetter(r, rej, policy.version), reason: rej.reason });
       }
     }
     return out;
@@ -240,7 +240,7 @@ function routingAttrs(type: EventType, ev: Record<string, unknown>): string {
   return source;
 }
 
-function deadLetter(r: RawRecord, err: RejectedRecordError): OutRecord {
+function deadLetter(r: RawRecord, err: RejectedRecordError, policyVersion: string): OutRecord {
   return {
     key: r.key,
     value: r.value ?? Buffer.alloc(0),
@@ -249,6 +249,7 @@ function deadLetter(r: RawRecord, err: RejectedRecordError): OutRecord {
       [HEADERS.rejectReason]: err.reason,
       [HEADERS.rejectDetail]: err.message.slice(0, 1000),
       [HEADERS.origin]: `${r.topic}/${r.partition}/${r.offset}`,
+      [HEADERS.policyVersion]: policyVersion,
     },
   };
 }

@@ -18,7 +18,8 @@ interface RecipientState {
 const OK: RecipientState = { sig: "", quota: {} };
 const DAY_SECONDS = 86_400;
 
-export const quotaKey = (day: string, recipient: string, dataClass: string): string => `px:quota:${day}:${recipient}:${dataClass}`;
+/** Counters live under the topic prefix, so environments sharing a Redis do not share quotas. */
+export const quotaKey = (prefix: string, day: string, recipient: string, dataClass: string): string => `${prefix}:quota:${day}:${recipient}:${dataClass}`;
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export class QuotaTracker implements QuotaView {
@@ -28,6 +29,7 @@ export class QuotaTracker implements QuotaView {
 
   constructor(
     private readonly redis: Redis,
+    private readonly prefix: string,
     private readonly log: Logger,
     private readonly warnRatio: number,
     private readonly events: QuotaEvents,
@@ -52,7 +54,7 @@ export class QuotaTracker implements QuotaView {
     const items = [...releases.values()];
     const pipe = this.redis.multi();
     for (const r of items) {
-      const k = quotaKey(day, r.recipient, r.dataClass);
+      const k = quotaKey(this.prefix, day, r.recipient, r.dataClass);
       pipe.incrby(k, r.n).expire(k, 2 * DAY_SECONDS);
     }
     const res = await pipe.exec();

@@ -48,7 +48,7 @@ export class Router {
       tokenKey: d.config.router.tokenKey,
       maxRecordBytes: d.config.router.maxRecordBytes,
     });
-    this.quota = new QuotaTracker(d.redis, d.log, d.config.router.quotaWarnRatio, {
+    this.quota = new QuotaTracker(d.redis, d.config.topicPrefix, d.log, d.config.router.quotaWarnRatio, {
       onUsage: (party, cls, used, limit) => d.metrics.quotaUsage.set({ party, class: cls }, limit > 0 ? used / limit : 1),
     });
     this.policySource = new PolicySource(d.kafka, d.config, this.t.policy, d.log, (e) => this.apply(e), () => d.metrics.policyReloads.inc({ result: "refused" }));
