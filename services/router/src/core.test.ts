@@ -1,0 +1,602 @@
+import type avro from "avsc";
+import { beforeEach, describe, expect, it } from "vitest";
+import { HEADERS, PolicyError, describeSchema, schemaJson, type EventType, type PartyInfo } from "../../shared/src/index.js";
+import { SchemaCatalog, type SchemaSource } from "./catalog.js";
+import { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type OutRecord, type QuotaView, type RawRecord } from "./core.js";
+import type { PolicyInput } from "./policy/decision.js";
+import type { DecisionEngine, EvalResult } from "./policy/engine.js";
+import type { FieldAction } from "./transforms/index.js";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Test doubles: the registry lookup (id → schema JSON) and the policy engine.
+
+const ID: Record<EventType, number> = { OrderCreated: 101, TrackingEvent: 102, LockerEvent: 103 };
+const NOT_AN_EVENT_ID = 201;
+const UNKNOWN_ID = 404;
+
+const NOT_AN_EVENT_SCHEMA = {
+  type: "record",
+  name: "Invoice",
+  namespace: "exchange.parcel.v1",
+  fields: [{ name: "eventId", type: "string", dataClass: "routing" }],
+};
+
+class MemorySchemaSource implements SchemaSource {
+  readonly lookups: number[] = [];
+  private readonly byId = new Map<number, unknown>([
+    [ID.OrderCreated, schemaJson("OrderCreated")],
+    [ID.TrackingEvent, schemaJson("TrackingEvent")],
+    [ID.LockerEvent, schemaJson("LockerEvent")],
+    [NOT_AN_EVENT_ID, NOT_AN_EVENT_SCHEMA],
+  ]);
+
+  schemaById(id: number): Promise<unknown> {
+    this.lookups.push(id);
+    return Promise.resolve(this.byId.get(id));
+  }
+}
+
+// The parties of policies/data/parties.json.
+const PARTIES: Record<string, PartyInfo> = {
+  taobao: { kind: "marketplace", network: "cainiao", name: "Taobao" },
+  jd: { kind: "marketplace", network: "jd-logistics", name: "JD.com" },
+  "sf-express": { kind: "courier", network: "sf", name: "SF Express" },
+  zto: { kind: "courier", network: "cainiao", name: "ZTO Express" },
+  "hive-box": { kind: "locker", network: "hive-box", name: "Hive Box" },
+};
+
+type Decide = (input: PolicyInput) => unknown;
+
+class FakeEngine implements DecisionEngine {
+  readonly calls: PolicyInput[] = [];
+  readonly bundle: DecisionEngine["bundle"];
+
+  constructor(
+    private readonly decide: Decide,
+    readonly version = "contracts-2025-10+3f2a9c1b7d0e",
+  ) {
+    this.bundle = { version, data: { parties: PARTIES } };
+  }
+
+  evaluate(input: PolicyInput): EvalResult {
+    this.calls.push(input);
+    return { result: this.decide(input), seconds: 0.0002 };
+  }
+
+  callsFor(recipient: string): PolicyInput[] {
+    return this.calls.filter((c) => c.recipient === recipient);
+  }
+}
+
+/** A decision by class, as the contracts grant: routing is always kept, classes not listed are dropped. */
+function byClass(input: PolicyInput, classes: Record<string, FieldAction>, quotaLimits: Record<string, number> = {}): unknown {
+  const fields: Record<string, { action: FieldAction; rule: string }> = {};
+  for (const f of input.fields) {
+    const action = f.class === "routing" ? "keep" : (classes[f.class] ?? "drop");
+    fields[f.name] = { action, rule: `test.${f.class}.${action}` };
+  }
+  return { deliver: true, fields, quota_limits: quotaLimits, reasons: [`test grant to ${input.recipient}`] };
+}
+
+const NO_DELIVERY = { deliver: false, fields: {}, reasons: ["no contract"] };
+const ALL_KEEP = { public: "keep", business: "keep", "pii.name": "keep", "pii.phone": "keep", "pii.address": "keep", "staff.pii": "keep" } as const;
+
+/** taobao → zto (all kept, phone quota), taobao → hive-box (PII masked, business dropped), nothing to others. */
+const contractPolicy: Decide = (input) => {
+  if (input.recipient === "zto") return byClass(input, ALL_KEEP, { "pii.phone": 5_000_000 });
+  if (input.recipient === "hive-box") return byClass(input, { public: "keep", "pii.name": "mask", "pii.phone": "mask", "pii.address": "mask" });
+  return NO_DELIVERY;
+};
+
+const NO_QUOTA: QuotaView = { stateOf: () => ({ sig: "", quota: {} }) };
+
+const SETTINGS: CoreSettings = {
+  masks: { phone: { keepStart: 3, keepEnd: 2 }, name: { keepStart: 1 } },
+  tokenKey: "unit-test-master-key-0123456789abcdef",
+  maxRecordBytes: 1_048_576,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Records in the Confluent wire format.
+
+const TYPES: Record<EventType, avro.Type> = {
+  OrderCreated: describeSchema(schemaJson("OrderCreated")).type,
+  TrackingEvent: describeSchema(schemaJson("TrackingEvent")).type,
+  LockerEvent: describeSchema(schemaJson("LockerEvent")).type,
+};
+
+function wire(schemaId: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeInt32BE(schemaId, 1);
+  return Buffer.concat([head, body]);
+}
+
+function encodeEvent(type: EventType, ev: Record<string, unknown>): Buffer {
+  return wire(ID[type], TYPES[type].toBuffer(ev));
+}
+
+function decodeOut(type: EventType, rec: OutRecord): Record<string, unknown> {
+  expect(rec.value[0]).toBe(0);
+  expect(rec.value.readInt32BE(1)).toBe(ID[type]);
+  const d = TYPES[type].decode(rec.value, 5);
+  expect(d.offset).toBe(rec.value.length);
+  return d.value as Record<string, unknown>;
+}
+
+const ADDRESS = { province: "浙江省", city: "杭州市", district: "余杭区", detail: "文一西路969号5号楼3单元502室" };
+
+function order(o: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventId: "evt-oc-0001",
+    parcelId: "ZT7800012345",
+    platform: "taobao",
+    courier: "zto",
+    locker: "hive-box",
+    createdAt: 1_760_000_000_000,
+    orderId: "TB-20251009-778812",
+    merchant: "杭州小米旗舰店",
+    recipientName: "张三丰",
+    recipientPhone: "13812345678",
+    recipientAddress: ADDRESS,
+    destinationCity: "杭州市",
+    ...o,
+  };
+}
+
+function tracking(o: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventId: "evt-te-0001",
+    parcelId: "ZT7800012345",
+    courier: "zto",
+    platform: "taobao",
+    locker: null,
+    eventTime: 1_760_000_100_000,
+    status: "OUT_FOR_DELIVERY",
+    province: "浙江省",
+    city: "杭州市",
+    district: "余杭区",
+    siteCode: "HZ-YH-017",
+    exceptionReason: null,
+    staffId: "ZTO-88213",
+    staffName: "李四",
+    staffPhone: "13900001111",
+    recipientPhone: "13812345678",
+    ...o,
+  };
+}
+
+let offset = 0;
+function raw(value: Buffer | null, o: Partial<RawRecord> = {}): RawRecord {
+  offset++;
+  return {
+    topic: "px.raw.orders",
+    partition: 2,
+    offset: String(offset),
+    timestamp: String(1_760_000_000_000 + offset),
+    key: Buffer.from("ZT7800012345"),
+    value,
+    headers: { [HEADERS.publishedAt]: "1760000000000", "x-trace": "abc" },
+    ...o,
+  };
+}
+
+const rawOrder = (o: Record<string, unknown> = {}) => raw(encodeEvent("OrderCreated", order(o)));
+
+// ---------------------------------------------------------------------------------------------------------------
+
+let source: MemorySchemaSource;
+let core: RouterCore;
+
+function makeCore(settings: CoreSettings = SETTINGS): RouterCore {
+  return new RouterCore(new SchemaCatalog(source), settings);
+}
+
+async function run(policy: ActivePolicy, records: RawRecord[], quota: QuotaView = NO_QUOTA, c: RouterCore = core): Promise<BatchResult> {
+  await c.prepare(records);
+  return c.process(policy, records, quota);
+}
+
+const header = (rec: OutRecord, name: string): string | undefined => {
+  const v = rec.headers[name];
+  return v === undefined ? undefined : String(v);
+};
+
+beforeEach(() => {
+  source = new MemorySchemaSource();
+  core = makeCore();
+});
+
+describe("RouterCore: delivery", () => {
+  it("delivers to each entitled party with its own transformed copy and the px-* headers", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const policy = new ActivePolicy(engine);
+    const rec = rawOrder();
+    const out = await run(policy, [rec]);
+
+    expect(out.deadLetters).toEqual([]);
+    expect(out.consumed).toBe(1);
+    expect([...out.deliveries.keys()].sort()).toEqual(["hive-box", "zto"]);
+
+    const toZto = out.deliveries.get("zto")!;
+    expect(toZto).toHaveLength(1);
+    expect(decodeOut("OrderCreated", toZto[0]!)).toEqual(order());
+    expect(toZto[0]!.key).toBe("ZT7800012345");
+    expect(toZto[0]!.headers).toEqual({
+      [HEADERS.policyVersion]: "contracts-2025-10+3f2a9c1b7d0e",
+      [HEADERS.sourceEventId]: "evt-oc-0001",
+      [HEADERS.eventType]: "OrderCreated",
+      [HEADERS.transformed]: "",
+      [HEADERS.source]: "taobao",
+    });
+
+    const toHive = out.deliveries.get("hive-box")!;
+    expect(toHive).toHaveLength(1);
+    expect(decodeOut("OrderCreated", toHive[0]!)).toEqual(
+      order({
+        orderId: null,
+        merchant: null,
+        recipientName: "张**",
+        recipientPhone: "138******78",
+        recipientAddress: { ...ADDRESS, detail: "文一西路969号5号楼" },
+      }),
+    );
+    expect(header(toHive[0]!, HEADERS.transformed)).toBe("orderId:drop,merchant:drop,recipientName:mask,recipientPhone:mask,recipientAddress:mask");
+    expect(header(toHive[0]!, HEADERS.source)).toBe("taobao");
+    expect(header(toHive[0]!, HEADERS.eventType)).toBe("OrderCreated");
+    expect(header(toHive[0]!, HEADERS.sourceEventId)).toBe("evt-oc-0001");
+    expect(header(toHive[0]!, HEADERS.policyVersion)).toBe(engine.version);
+
+    expect(out.timestamps).toEqual([Number(rec.timestamp)]);
+  });
+
+  it("asks the policy about every party except the source, with the event's routing attributes and field classes", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    await run(new ActivePolicy(engine), [rawOrder()]);
+    expect(engine.calls.map((c) => c.recipient).sort()).toEqual(["hive-box", "jd", "sf-express", "zto"]);
+    const call = engine.callsFor("zto")[0]!;
+    expect(call.event).toEqual({ type: "OrderCreated", source: "taobao", platform: "taobao", courier: "zto", locker: "hive-box" });
+    expect(call.fields).toContainEqual({ name: "recipientPhone", class: "pii.phone" });
+    expect(call.fields).toContainEqual({ name: "recipientAddress", class: "pii.address" });
+    expect(call.fields).toHaveLength(12);
+    expect(call.quota).toEqual({});
+  });
+
+  it("never delivers to the source party, even when the policy would allow it", async () => {
+    const engine = new FakeEngine((input) => byClass(input, ALL_KEEP));
+    const out = await run(new ActivePolicy(engine), [rawOrder(), raw(encodeEvent("TrackingEvent", tracking()))]);
+    expect(out.deadLetters).toEqual([]);
+    // OrderCreated is from taobao, TrackingEvent from zto.
+    expect(out.deliveries.get("taobao")).toHaveLength(1);
+    expect(decodeOut("TrackingEvent", out.deliveries.get("taobao")![0]!).eventId).toBe("evt-te-0001");
+    expect(out.deliveries.get("zto")).toHaveLength(1);
+    expect(decodeOut("OrderCreated", out.deliveries.get("zto")![0]!).eventId).toBe("evt-oc-0001");
+    expect(engine.calls.filter((c) => c.recipient === c.event.source)).toEqual([]);
+    for (const p of ["jd", "sf-express", "hive-box"]) expect(out.deliveries.get(p)).toHaveLength(2);
+  });
+
+  it("delivers the records of a batch to a party in input order", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const recs = [1, 2, 3].map((i) => rawOrder({ eventId: `evt-${i}`, parcelId: `ZT${i}` }));
+    const out = await run(new ActivePolicy(engine), recs);
+    expect(out.deliveries.get("zto")!.map((r) => r.key)).toEqual(["ZT1", "ZT2", "ZT3"]);
+    expect(out.deliveries.get("zto")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["evt-1", "evt-2", "evt-3"]);
+    expect(out.timestamps).toEqual(recs.map((r) => Number(r.timestamp)));
+  });
+
+  it("re-encodes records larger than its scratch buffer", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const merchant = "店".repeat(40_000); // 120 kB of UTF-8, over the 64 kB scratch buffer
+    const out = await run(new ActivePolicy(engine), [rawOrder({ merchant, orderId: "X".repeat(30_000) })]);
+    expect(out.deadLetters).toEqual([]);
+    expect(decodeOut("OrderCreated", out.deliveries.get("zto")![0]!).merchant).toBe(merchant);
+    const hive = decodeOut("OrderCreated", out.deliveries.get("hive-box")![0]!);
+    expect(hive.merchant).toBeNull();
+    expect(hive.recipientPhone).toBe("138******78");
+  });
+
+  it("leaves null values null whatever the action", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const out = await run(new ActivePolicy(engine), [rawOrder({ recipientName: null, recipientPhone: null, recipientAddress: null })]);
+    const hive = decodeOut("OrderCreated", out.deliveries.get("hive-box")![0]!);
+    expect(hive).toMatchObject({ recipientName: null, recipientPhone: null, recipientAddress: null });
+  });
+});
+
+describe("RouterCore: decision cache", () => {
+  it("evaluates once per distinct key across many records and batches", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const policy = new ActivePolicy(engine);
+    const recs = Array.from({ length: 50 }, (_, i) => rawOrder({ eventId: `evt-${i}`, parcelId: `ZT${i}`, recipientPhone: `1381234${String(i).padStart(4, "0")}` }));
+    const out = await run(policy, recs);
+    expect(out.deliveries.get("zto")).toHaveLength(50);
+    expect(out.deliveries.get("hive-box")).toHaveLength(50);
+    expect(engine.calls).toHaveLength(4); // one per non-source party
+    expect(policy.cacheMisses).toBe(4);
+    expect(policy.cacheHits).toBe(49 * 4);
+
+    // Different routing attributes are a different key.
+    await run(policy, [rawOrder({ courier: "sf-express" }), rawOrder({ courier: "sf-express", eventId: "e2" }), rawOrder({ locker: null })]);
+    expect(engine.calls).toHaveLength(12);
+
+    // The same keys again, in a later batch: no evaluation.
+    await run(policy, [...recs.slice(0, 5), rawOrder({ courier: "sf-express" })]);
+    expect(engine.calls).toHaveLength(12);
+
+    // A different event type (schema) is a different key too.
+    await run(policy, [raw(encodeEvent("TrackingEvent", tracking())), raw(encodeEvent("TrackingEvent", tracking({ eventId: "t2" })))]);
+    expect(engine.calls).toHaveLength(16);
+  });
+
+  it("re-evaluates when a recipient's quota state changes, and passes that state to the policy", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const policy = new ActivePolicy(engine);
+    let ztoOver = false;
+    const quota: QuotaView = {
+      stateOf: (r): ReturnType<QuotaView["stateOf"]> => (r === "zto" && ztoOver ? { sig: "pii.phone=over", quota: { "pii.phone": "over" } } : { sig: "", quota: {} }),
+    };
+    await run(policy, [rawOrder(), rawOrder()], quota);
+    expect(engine.calls).toHaveLength(4);
+    ztoOver = true;
+    await run(policy, [rawOrder(), rawOrder()], quota);
+    expect(engine.calls).toHaveLength(5);
+    expect(engine.calls[4]).toMatchObject({ recipient: "zto", quota: { "pii.phone": "over" } });
+  });
+
+  it("a new policy version starts with an empty cache", async () => {
+    const first = new FakeEngine(contractPolicy, "v1+aaaaaaaaaaaa");
+    const second = new FakeEngine(contractPolicy, "v2+bbbbbbbbbbbb");
+    await run(new ActivePolicy(first), [rawOrder(), rawOrder()]);
+    const out = await run(new ActivePolicy(second), [rawOrder(), rawOrder()]);
+    expect(first.calls).toHaveLength(4);
+    expect(second.calls).toHaveLength(4);
+    expect(header(out.deliveries.get("zto")![0]!, HEADERS.policyVersion)).toBe("v2+bbbbbbbbbbbb");
+  });
+
+  it("fetches each writer schema from the registry once", async () => {
+    const policy = new ActivePolicy(new FakeEngine(contractPolicy));
+    await run(policy, [rawOrder(), rawOrder(), raw(encodeEvent("TrackingEvent", tracking()))]);
+    await run(policy, [rawOrder()]);
+    expect([...source.lookups].sort()).toEqual([ID.OrderCreated, ID.TrackingEvent]);
+  });
+});
+
+describe("RouterCore: dead letters", () => {
+  const good = () => encodeEvent("OrderCreated", order());
+  const trackingBody = () => TYPES.TrackingEvent.toBuffer(tracking());
+
+  const cases: [string, () => Buffer | null, string, CoreSettings?][] = [
+    ["a value without the magic byte", () => Buffer.concat([Buffer.from([1]), good().subarray(1)]), "undecodable"],
+    ["a value shorter than the wire header", () => Buffer.from([0, 0, 0]), "undecodable"],
+    ["plain JSON", () => Buffer.from(JSON.stringify(order())), "undecodable"],
+    ["a null value", () => null, "undecodable"],
+    ["an unknown schema id", () => wire(UNKNOWN_ID, TYPES.OrderCreated.toBuffer(order())), "unknown_schema"],
+    ["a truncated body", () => good().subarray(0, good().length - 3), "undecodable"],
+    ["a body with trailing bytes", () => Buffer.concat([good(), Buffer.from([7, 7])]), "undecodable"],
+    ["a header with no body", () => wire(ID.OrderCreated, Buffer.alloc(0)), "undecodable"],
+    ["a garbage body (bad union index)", () => wire(ID.OrderCreated, Buffer.from([2, 0x65, 2, 0x70, 12, ...Buffer.from("taobao"), 6, ...Buffer.from("zto"), 0x09])), "undecodable"],
+    ["a body written with another event's schema", () => wire(ID.LockerEvent, trackingBody()), "undecodable"],
+    ["a schema that is not an event type", () => wire(NOT_AN_EVENT_ID, Buffer.from([2, 0x65])), "unknown_event_type"],
+    ["a TrackingEvent without platform", () => encodeEvent("TrackingEvent", tracking({ platform: null })), "missing_routing_attribute"],
+    ["a TrackingEvent with an empty platform", () => encodeEvent("TrackingEvent", tracking({ platform: "" })), "missing_routing_attribute"],
+    ["an OrderCreated with an empty eventId", () => encodeEvent("OrderCreated", order({ eventId: "" })), "missing_routing_attribute"],
+    ["an OrderCreated with an empty parcelId", () => encodeEvent("OrderCreated", order({ parcelId: "" })), "missing_routing_attribute"],
+    ["a LockerEvent with an empty locker", () => encodeEvent("LockerEvent", { eventId: "l1", parcelId: "P1", locker: "", courier: "zto", platform: "taobao", eventTime: 1, action: "DEPOSITED", city: null, lockerId: null, siteCode: null, pickupCode: null, recipientPhone: null }), "missing_routing_attribute"],
+    ["an oversized record", () => good(), "oversized", { ...SETTINGS, maxRecordBytes: 64 }],
+  ];
+
+  it.each(cases)("%s → %s, with the original bytes and headers, and no delivery", async (_what, value, reason, settings) => {
+    const engine = new FakeEngine(contractPolicy);
+    const c = settings ? makeCore(settings) : core;
+    const bad = raw(value(), { topic: "px.raw.tracking", partition: 4, offset: "7710" });
+    const out = await run(new ActivePolicy(engine), [bad], NO_QUOTA, c);
+
+    expect(out.deliveries.size).toBe(0);
+    expect(out.consumed).toBe(1);
+    expect(out.deadLetters).toHaveLength(1);
+    const dl = out.deadLetters[0]!;
+    expect(dl.reason).toBe(reason);
+    expect(dl.record.key).toEqual(bad.key);
+    expect(dl.record.value.equals(bad.value ?? Buffer.alloc(0))).toBe(true);
+    expect(header(dl.record, HEADERS.rejectReason)).toBe(reason);
+    expect(header(dl.record, HEADERS.origin)).toBe("px.raw.tracking/4/7710");
+    expect(header(dl.record, HEADERS.rejectDetail)).toBeTruthy();
+    // The publisher's own headers travel with the record.
+    expect(header(dl.record, "x-trace")).toBe("abc");
+    expect(header(dl.record, HEADERS.publishedAt)).toBe("1760000000000");
+  });
+
+  it("says which routing attribute is missing", async () => {
+    const out = await run(new ActivePolicy(new FakeEngine(contractPolicy)), [raw(encodeEvent("TrackingEvent", tracking({ platform: null })))]);
+    expect(header(out.deadLetters[0]!.record, HEADERS.rejectDetail)).toMatch(/TrackingEvent lacks routing attribute\(s\): platform/);
+  });
+
+  it("keeps routing the good records around dead letters", async () => {
+    const engine = new FakeEngine(contractPolicy);
+    const out = await run(new ActivePolicy(engine), [
+      rawOrder({ eventId: "ok-1" }),
+      raw(Buffer.from("not avro")),
+      raw(wire(UNKNOWN_ID, Buffer.from([1, 2, 3]))),
+      rawOrder({ eventId: "ok-2" }),
+      raw(encodeEvent("TrackingEvent", tracking({ platform: null }))),
+      rawOrder({ eventId: "ok-3" }),
+    ]);
+    expect(out.consumed).toBe(6);
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(["undecodable", "unknown_schema", "missing_routing_attribute"]);
+    expect(out.deliveries.get("zto")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["ok-1", "ok-2", "ok-3"]);
+    expect(out.deliveries.get("hive-box")).toHaveLength(3);
+  });
+
+  it("does not let an unreachable registry turn records into dead letters", async () => {
+    const failing: SchemaSource = { schemaById: () => Promise.reject(new Error("ECONNREFUSED")) };
+    const c = new RouterCore(new SchemaCatalog(failing), SETTINGS);
+    await expect(c.prepare([rawOrder()])).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe("RouterCore: policy errors fail closed", () => {
+  it("a policy that throws for one recipient sends the event to no one", async () => {
+    // zto sorts last among the parties, so every other party has already been decided when it fails.
+    const engine = new FakeEngine((input) => {
+      if (input.recipient === "zto") throw new Error("wasm: unreachable executed");
+      return byClass(input, ALL_KEEP);
+    });
+    const bad = rawOrder();
+    const out = await run(new ActivePolicy(engine), [bad]);
+    expect(out.deliveries.size).toBe(0);
+    expect(out.plansUsed.size).toBe(0);
+    expect(out.releases.size).toBe(0);
+    expect(out.deadLetters).toHaveLength(1);
+    expect(out.deadLetters[0]!.reason).toBe("policy_error");
+    expect(header(out.deadLetters[0]!.record, HEADERS.rejectReason)).toBe("policy_error");
+    expect(header(out.deadLetters[0]!.record, HEADERS.rejectDetail)).toMatch(/unreachable executed/);
+    expect(out.deadLetters[0]!.record.value.equals(bad.value!)).toBe(true);
+  });
+
+  it("a PolicyError from the engine (e.g. a timeout) is dead-lettered as policy_error too", async () => {
+    const engine = new FakeEngine((input) => {
+      if (input.recipient === "hive-box") throw new PolicyError("policy v1 took 75.0 ms, over PX_POLICY_EVAL_TIMEOUT_MS=50");
+      return byClass(input, ALL_KEEP);
+    });
+    const out = await run(new ActivePolicy(engine), [rawOrder()]);
+    expect(out.deliveries.size).toBe(0);
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(["policy_error"]);
+    expect(header(out.deadLetters[0]!.record, HEADERS.rejectDetail)).toMatch(/PX_POLICY_EVAL_TIMEOUT_MS/);
+  });
+
+  it.each<[string, Decide]>([
+    ["no decision", () => undefined],
+    ["deliver as a string", (input) => ({ ...(byClass(input, ALL_KEEP) as object), deliver: "yes" })],
+    ["an unknown field action", (input) => {
+      const d = byClass(input, ALL_KEEP) as { fields: Record<string, unknown> };
+      d.fields.recipientPhone = { action: "blur", rule: "x" };
+      return d;
+    }],
+    ["a negative quota limit", (input) => byClass(input, ALL_KEEP, { "pii.phone": -5 })],
+    ["a transform on a required field", (input) => {
+      const d = byClass(input, ALL_KEEP) as { fields: Record<string, unknown> };
+      d.fields.courier = { action: "mask", rule: "x" };
+      return d;
+    }],
+  ])("a malformed decision (%s) for one recipient is a policy_error for the event", async (_what, malformed) => {
+    const engine = new FakeEngine((input) => (input.recipient === "zto" ? malformed(input) : byClass(input, ALL_KEEP)));
+    const out = await run(new ActivePolicy(engine), [rawOrder()]);
+    expect(out.deliveries.size).toBe(0);
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(["policy_error"]);
+  });
+
+  it("the error is cached for its key; events with other keys still route", async () => {
+    const engine = new FakeEngine((input) => {
+      if (input.recipient === "zto" && input.event.locker === "hive-box") throw new Error("boom");
+      return byClass(input, ALL_KEEP);
+    });
+    const policy = new ActivePolicy(engine);
+    const out = await run(policy, [
+      rawOrder({ eventId: "bad-1" }),
+      rawOrder({ eventId: "good-1", locker: null }),
+      rawOrder({ eventId: "bad-2" }),
+      raw(encodeEvent("TrackingEvent", tracking({ eventId: "good-2" }))),
+    ]);
+    expect(out.deadLetters.map((d) => [d.reason, header(d.record, HEADERS.origin)])).toEqual([
+      ["policy_error", `px.raw.orders/2/${offset - 3}`],
+      ["policy_error", `px.raw.orders/2/${offset - 1}`],
+    ]);
+    expect(out.deliveries.get("zto")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["good-1"]);
+    expect(out.deliveries.get("jd")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["good-1", "good-2"]);
+    // The failing key was evaluated once, not once per record.
+    expect(engine.calls.filter((c) => c.recipient === "zto" && c.event.locker === "hive-box")).toHaveLength(1);
+  });
+});
+
+describe("RouterCore: releases", () => {
+  it("counts PII released unchanged per recipient and class, with the policy's limit", async () => {
+    const engine = new FakeEngine((input) => {
+      if (input.recipient === "zto") return byClass(input, ALL_KEEP, { "pii.phone": 5_000_000, "pii.address": 100 });
+      if (input.recipient === "hive-box") return byClass(input, { "pii.phone": "keep", "pii.name": "mask" }, { "pii.phone": 20 });
+      if (input.recipient === "jd") return byClass(input, { public: "keep" });
+      return NO_DELIVERY;
+    });
+    const out = await run(new ActivePolicy(engine), [rawOrder(), rawOrder({ eventId: "e2" }), rawOrder({ eventId: "e3" })]);
+    const rel = Object.fromEntries([...out.releases.values()].map((r) => [`${r.recipient}/${r.dataClass}`, { n: r.n, limit: r.limit }]));
+    expect(rel).toEqual({
+      "zto/pii.phone": { n: 3, limit: 5_000_000 },
+      "zto/pii.name": { n: 3, limit: undefined },
+      "zto/pii.address": { n: 3, limit: 100 },
+      "hive-box/pii.phone": { n: 3, limit: 20 },
+    });
+    expect(out.releases.get("zto\u0000pii.phone")).toEqual({ recipient: "zto", dataClass: "pii.phone", n: 3, limit: 5_000_000 });
+  });
+
+  it("counts nothing for dead-lettered or undelivered events", async () => {
+    const engine = new FakeEngine((input) => (input.recipient === "zto" ? byClass(input, ALL_KEEP) : NO_DELIVERY));
+    const out = await run(new ActivePolicy(engine), [raw(encodeEvent("TrackingEvent", tracking({ platform: null }))), rawOrder({ courier: "sf-express" })]);
+    expect(out.releases.get("zto\u0000pii.phone")?.n).toBe(1);
+    expect(out.releases.size).toBe(3);
+  });
+});
+
+describe("RouterCore: encoding and isolation between recipients", () => {
+  it("recipients with identical all-keep plans get byte-equal values, equal to the original record", async () => {
+    const engine = new FakeEngine((input) => (input.recipient === "jd" || input.recipient === "zto" ? byClass(input, ALL_KEEP) : NO_DELIVERY));
+    const rec = rawOrder();
+    const out = await run(new ActivePolicy(engine), [rec]);
+    const jd = out.deliveries.get("jd")![0]!;
+    const zto = out.deliveries.get("zto")![0]!;
+    expect(jd.value.equals(zto.value)).toBe(true);
+    expect(zto.value.equals(rec.value!)).toBe(true);
+    expect(out.plansUsed.size).toBe(2);
+  });
+
+  it("recipients with identical mask plans share the encoding; token plans do not", async () => {
+    const engine = new FakeEngine((input) =>
+      input.recipient === "jd" || input.recipient === "zto"
+        ? byClass(input, { ...ALL_KEEP, "pii.phone": "mask" })
+        : byClass(input, { ...ALL_KEEP, "pii.phone": "token" }),
+    );
+    const out = await run(new ActivePolicy(engine), [rawOrder()]);
+    const value = (p: string) => out.deliveries.get(p)![0]!.value;
+    expect(value("jd").equals(value("zto"))).toBe(true);
+    expect(decodeOut("OrderCreated", out.deliveries.get("jd")![0]!).recipientPhone).toBe("138******78");
+
+    const hivePhone = decodeOut("OrderCreated", out.deliveries.get("hive-box")![0]!).recipientPhone;
+    const sfPhone = decodeOut("OrderCreated", out.deliveries.get("sf-express")![0]!).recipientPhone;
+    expect(hivePhone).toMatch(/^tok_/);
+    expect(sfPhone).toMatch(/^tok_/);
+    expect(hivePhone).not.toBe(sfPhone);
+    expect(header(out.deliveries.get("hive-box")![0]!, HEADERS.transformed)).toBe(header(out.deliveries.get("sf-express")![0]!, HEADERS.transformed));
+  });
+
+  it("a transform for one recipient does not leak into another recipient's copy", async () => {
+    // Parties in sorted order: hive-box, jd, sf-express, (taobao = source), zto. The transforming recipients
+    // come first, so a transform left applied to the decoded event would show in zto's copy.
+    const engine = new FakeEngine((input) => {
+      switch (input.recipient) {
+        case "hive-box":
+          return byClass(input, { ...ALL_KEEP, "pii.phone": "mask", "pii.name": "mask", "pii.address": "mask" });
+        case "jd":
+          return byClass(input, { ...ALL_KEEP, "pii.phone": "token", "pii.address": "token", business: "drop" });
+        case "sf-express":
+          return byClass(input, { ...ALL_KEEP, "pii.address": "coarsen", "pii.name": "drop" });
+        default:
+          return byClass(input, ALL_KEEP);
+      }
+    });
+    const rec = rawOrder();
+    const out = await run(new ActivePolicy(engine), [rec, rawOrder({ eventId: "evt-2" })]);
+    for (const [i, eventId] of ["evt-oc-0001", "evt-2"].entries()) {
+      const zto = decodeOut("OrderCreated", out.deliveries.get("zto")![i]!);
+      expect(zto).toEqual(order({ eventId }));
+    }
+    expect(out.deliveries.get("zto")![0]!.value.equals(rec.value!)).toBe(true);
+
+    const sf = decodeOut("OrderCreated", out.deliveries.get("sf-express")![0]!);
+    expect(sf.recipientAddress).toEqual({ ...ADDRESS, detail: null });
+    expect(sf.recipientPhone).toBe("13812345678");
+    const jd = decodeOut("OrderCreated", out.deliveries.get("jd")![0]!);
+    expect(jd.recipientName).toBe("张三丰");
+    expect(jd.merchant).toBeNull();
+    expect((jd.recipientAddress as { province: string }).province).toBe("");
+    const hive = decodeOut("OrderCreated", out.deliveries.get("hive-box")![0]!);
+    expect(hive.merchant).toBe("杭州小米旗舰店");
+    expect(hive.recipientAddress).toEqual({ ...ADDRESS, detail: "文一西路969号5号楼" });
+  });
+});

@@ -1,0 +1,15 @@
+/** Parcel Exchange party SDK: publish events to the exchange and read the copies delivered to you. */
+export { PartyPublisher, type PublisherOptions } from "./publisher.js";
+export {
+  DeliverySubscriber,
+  DeliveryDecodeError,
+  decodeDelivery,
+  parseTransformed,
+  type CollectOptions,
+  type DeliveryErrorHandler,
+  type RecordLocation,
+  type SubscriberOptions,
+} from "./subscriber.js";
+export { prepareEvent, prepareEvents, isValidPartyId, SOURCE_FIELD } from "./validate.js";
+export * from "./types.js";
+export { ValidationError, DependencyError, PxError } from "../../shared/src/index.js";
