@@ -79,6 +79,7 @@ export function envOf(config: Config): Record<string, string> {
     PX_TOPIC_PARTITIONS: String(config.kafka.topicPartitions),
     PX_METRICS_PORT: "0",
     PX_LOG_LEVEL: "warn",
+    PX_ROUTER_SESSION_TIMEOUT_MS: String(config.router.sessionTimeoutMs),
     NODE_ENV: "test",
   };
 }

@@ -36,6 +36,7 @@ export interface Config {
     readonly tokenKey: string;
     readonly quotaWarnRatio: number;
     readonly partitionsConcurrently: number;
+    readonly sessionTimeoutMs: number;
   };
   readonly masks: MaskConfig;
   readonly metricsPort: number;
@@ -171,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
       tokenKey,
       quotaWarnRatio: ratio(env, "PX_QUOTA_WARN_RATIO", 0.8),
       partitionsConcurrently: int(env, "PX_ROUTER_PARTITIONS_CONCURRENTLY", 4, 1, 1024),
+      sessionTimeoutMs: int(env, "PX_ROUTER_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
     },
     masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },
     metricsPort: int(env, "PX_METRICS_PORT", 9464, 0, 65535),
