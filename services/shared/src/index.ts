@@ -7,3 +7,4 @@ export * from "./registry.js";
 export * from "./schemas.js";
 export * from "./topics.js";
 export * from "./policy-bundle.js";
+export * from "./schema-check.js";

@@ -27,7 +27,7 @@ export interface SchemaInfo {
   readonly fields: readonly FieldInfo[];
 }
 
-const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "schemas", "avro");
+export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "schemas", "avro");
 
 /** The schema JSON of an event type as kept in the repository. */
 export function schemaJson(eventType: EventType): Record<string, unknown> {
