@@ -400,6 +400,7 @@ describe("RouterCore: dead letters", () => {
     expect(header(dl.record, HEADERS.rejectReason)).toBe(reason);
     expect(header(dl.record, HEADERS.origin)).toBe("px.raw.tracking/4/7710");
     expect(header(dl.record, HEADERS.rejectDetail)).toBeTruthy();
+    expect(header(dl.record, HEADERS.policyVersion)).toBe(engine.version);
     // The publisher's own headers travel with the record.
     expect(header(dl.record, "x-trace")).toBe("abc");
     expect(header(dl.record, HEADERS.publishedAt)).toBe("1760000000000");
@@ -543,6 +544,8 @@ describe("RouterCore: encoding and isolation between recipients", () => {
     const zto = out.deliveries.get("zto")![0]!;
     expect(jd.value.equals(zto.value)).toBe(true);
     expect(zto.value.equals(rec.value!)).toBe(true);
+    // Shared: encoded once, the same buffer for both.
+    expect(jd.value).toBe(zto.value);
     expect(out.plansUsed.size).toBe(2);
   });
 
@@ -555,6 +558,7 @@ describe("RouterCore: encoding and isolation between recipients", () => {
     const out = await run(new ActivePolicy(engine), [rawOrder()]);
     const value = (p: string) => out.deliveries.get(p)![0]!.value;
     expect(value("jd").equals(value("zto"))).toBe(true);
+    expect(value("jd")).toBe(value("zto"));
     expect(decodeOut("OrderCreated", out.deliveries.get("jd")![0]!).recipientPhone).toBe("138******78");
 
     const hivePhone = decodeOut("OrderCreated", out.deliveries.get("hive-box")![0]!).recipientPhone;

@@ -32,7 +32,7 @@ export function maskName(name: string, cfg: MaskConfig["name"]): string {
 // Unit, room, floor and building-entrance markers, Chinese and Latin, with their numbers.
 const UNIT_ROOM = [
   /[0-9０-９A-Za-z一二三四五六七八九十百零〇-]+\s*(?:单元|室|房|户|层|楼层)/gu,
-  /\b(?:unit|room|rm|apt|apartment|flat|suite|floor|fl)\.?\s*#?\s*[0-9A-Za-z-]+/giu,
+  /\b(?:unit|room|rm|apt|apartment|flat|suite|floor|fl)\b\.?\s*#?\s*[0-9A-Za-z-]+/giu,
   /#\s*[0-9A-Za-z-]+/gu,
 ];
 
