@@ -1,5 +1,10 @@
 /** The parcels of the expectation table: one order, its tracking and locker events, across parties. */
 import type { LockerEventInput, OrderCreatedInput, TrackingEventInput } from "../services/sdk/src/index.js";
+import { loadConfig } from "../services/shared/src/index.js";
+import { recipientKey, tokenOf } from "../services/router/src/transforms/token.js";
+
+const jdKey = recipientKey(loadConfig({ NODE_ENV: "test" }).router.tokenKey, "jd");
+const jdToken = (v: string): string => tokenOf(jdKey, v);
 
 const T = 1_780_000_000_000;
 
@@ -45,7 +50,10 @@ export const EXPECTED: Expectation = {
     L1: { pickupCode: { action: "drop", value: null } },
   },
   "hive-box": {
-    O1: { recipientName: { action: "mask", value: "王**" }, recipientAddress: { action: "drop", value: null } },
+    O1: {
+      recipientName: { action: "mask", value: "王**" },
+      recipientAddress: { action: "coarsen", value: { province: "浙江省", city: "杭州市", district: "西湖区", detail: null } },
+    },
     T1: { staffId: { action: "drop", value: null }, staffName: { action: "drop", value: null }, staffPhone: { action: "drop", value: null } },
   },
   taobao: {
@@ -60,7 +68,13 @@ export const EXPECTED: Expectation = {
   },
   jd: {
     L2: { recipientPhone: { action: "mask", value: "136******32" } },
-    T2: { staffId: { action: "mask", value: "Z***" }, staffName: { action: "mask", value: "赵*" }, staffPhone: { action: "mask", value: "1*********2" }, recipientPhone: { action: "drop", value: null } },
+    // JD may correlate ZTO staff across its parcels (stable tokens) without learning who they are.
+    T2: {
+      staffId: { action: "token", value: jdToken("ZT-1") },
+      staffName: { action: "token", value: jdToken("赵六") },
+      staffPhone: { action: "token", value: jdToken("13711112222") },
+      recipientPhone: { action: "drop", value: null },
+    },
     T3: {
       district: { action: "drop", value: null }, siteCode: { action: "drop", value: null }, exceptionReason: { action: "drop", value: null },
       staffId: { action: "drop", value: null }, staffName: { action: "drop", value: null }, staffPhone: { action: "drop", value: null },

@@ -111,13 +111,13 @@ test_jd_orders_go_to_zto_only_for_its_parcels if {
 	router.decision.deliver == false with input as fx.request(ev, "sf-express", order_classes) with data.parties as shipped_parties with data.contracts as shipped_contracts
 }
 
-test_hive_box_gets_taobao_orders_with_phone_masked_unless_its_locker if {
+test_hive_box_gets_taobao_orders_with_phone_masked_unless_its_locker_and_address_coarsened if {
 	no_locker := fx.event("OrderCreated", "taobao", "taobao", "zto", null)
 	d := router.decision with input as fx.request(no_locker, "hive-box", order_classes) with data.parties as shipped_parties with data.contracts as shipped_contracts
 	d.deliver == true
 	d.fields["pii.phone"] == {"action": "mask", "rule": "ceiling.pii.phone"}
 	d.fields["pii.name"] == {"action": "mask", "rule": "contract.hive-box--taobao"}
-	d.fields["pii.address"] == {"action": "drop", "rule": "default.deny"}
+	d.fields["pii.address"] == {"action": "coarsen", "rule": "contract.hive-box--taobao"}
 	d.quota_limits == {"pii.phone": 500000}
 
 	to_locker := fx.event("OrderCreated", "taobao", "taobao", "zto", "hive-box")

@@ -41,6 +41,8 @@ export interface Config {
   readonly masks: MaskConfig;
   readonly metricsPort: number;
   readonly logLevel: string;
+  /** Whether demo and tests may start the local stack (infra/local) when it is not running. */
+  readonly manageLocalStack: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
     masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },
     metricsPort: int(env, "PX_METRICS_PORT", 9464, 0, 65535),
     logLevel: logLevel(env),
+    manageLocalStack: bool(env, "PX_LOCAL_STACK", true),
   };
 }
 
