@@ -126,7 +126,7 @@ describe("policy properties (real Wasm policy, random contracts)", () => {
         const received = new Map<string, Record<string, unknown>>();
         for (const [party, list] of result.deliveries) {
           for (const r of list) {
-            const type = String(r.headers[HEADERS.eventType]) as EventType;
+            const type = TYPES.find((t) => ids[t] === r.value.readInt32BE(1))!;
             received.set(`${party}|${String(r.headers[HEADERS.sourceEventId])}`, infos[type].type.decode(r.value, 5).value as Record<string, unknown>);
           }
         }

@@ -224,9 +224,6 @@ describe("RouterCore: delivery", () => {
     expect(toZto[0]!.headers).toEqual({
       [HEADERS.policyVersion]: "contracts-2025-10+3f2a9c1b7d0e",
       [HEADERS.sourceEventId]: "evt-oc-0001",
-      [HEADERS.eventType]: "OrderCreated",
-      [HEADERS.transformed]: "",
-      [HEADERS.source]: "taobao",
     });
 
     const toHive = out.deliveries.get("hive-box")!;
@@ -241,8 +238,6 @@ describe("RouterCore: delivery", () => {
       }),
     );
     expect(header(toHive[0]!, HEADERS.transformed)).toBe("orderId:drop,merchant:drop,recipientName:mask,recipientPhone:mask,recipientAddress:mask");
-    expect(header(toHive[0]!, HEADERS.source)).toBe("taobao");
-    expect(header(toHive[0]!, HEADERS.eventType)).toBe("OrderCreated");
     expect(header(toHive[0]!, HEADERS.sourceEventId)).toBe("evt-oc-0001");
     expect(header(toHive[0]!, HEADERS.policyVersion)).toBe(engine.version);
 
