@@ -164,7 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
       ...(regUser !== "" ? { username: regUser, password: regPass } : {}),
     },
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:36379", ["redis:", "rediss:"]),
-    opaBin: str(env, "OPA_BIN", join(homedir(), ".cache", "parcel-exchange", "bin", "opa")),
+    opaBin: str(env, "OPA_BIN", join(str(env, "PX_CACHE_DIR", join(homedir(), ".cache", "parcel-exchange")), "bin", "opa")),
     topicPrefix: topicPrefix(env),
     policyDir: resolve(str(env, "PX_POLICY_DIR", ".px/policy")),
     router: {
