@@ -43,6 +43,9 @@ export interface Config {
   readonly logLevel: string;
   /** Whether demo and tests may start the local stack (infra/local) when it is not running. */
   readonly manageLocalStack: boolean;
+  /** Ed25519 keys: the policy service signs bundles and ledger entries; routers and verifiers check them. */
+  readonly signing: { readonly privateKeyFile: string; readonly publicKeyFile: string };
+  readonly policyService: { readonly port: number; readonly url: string; readonly usersFile: string; readonly dryRunEvents: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -180,7 +183,21 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: int(env, "PX_METRICS_PORT", 9464, 0, 65535),
     logLevel: logLevel(env),
     manageLocalStack: bool(env, "PX_LOCAL_STACK", true),
+    signing: {
+      privateKeyFile: resolve(str(env, "PX_SIGNING_KEY_FILE", join(stateDir(env), "keys", "policy-signing.pem"))),
+      publicKeyFile: resolve(str(env, "PX_VERIFY_KEY_FILE", join(stateDir(env), "keys", "policy-signing.pub.pem"))),
+    },
+    policyService: {
+      port: int(env, "PX_POLICY_PORT", 8470, 0, 65535),
+      url: url(env, "PX_POLICY_URL", `http://127.0.0.1:${int(env, "PX_POLICY_PORT", 8470, 0, 65535)}`, ["http:", "https:"]),
+      usersFile: resolve(str(env, "PX_USERS_FILE", "policies/users.json")),
+      dryRunEvents: int(env, "PX_DRY_RUN_EVENTS", 10_000, 1, 1_000_000),
+    },
   };
+}
+
+function stateDir(env: Env): string {
+  return str(env, "PX_STATE_DIR", join(homedir(), ".local", "state", "parcel-exchange"));
 }
 
 function topicPrefix(env: Env): string {

@@ -8,3 +8,4 @@ export * from "./schemas.js";
 export * from "./topics.js";
 export * from "./policy-bundle.js";
 export * from "./schema-check.js";
+export * from "./signing.js";
