@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { KafkaMessage } from "kafkajs";
-import { createKafka, createLogger, createMetricsRegistry, topics, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
+import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, topics, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
 import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-build/src/build.js";
 import { publishBundle } from "../services/policy-build/src/publish.js";
 import { routerMetrics } from "../services/router/src/metrics.js";
@@ -19,7 +19,7 @@ export function policyWasm(config: Config): Promise<Buffer> {
 }
 
 export async function publishPolicy(config: Config, data?: PolicyData, label = "test"): Promise<PolicyBundle> {
-  const bundle = makeBundle(await policyWasm(config), data ?? (await loadPolicyData()), label);
+  const bundle = signBundle(makeBundle(await policyWasm(config), data ?? (await loadPolicyData()), label), loadSigner(config));
   await publishBundle(createKafka(config, createLogger("test", "warn")), config, bundle);
   return bundle;
 }

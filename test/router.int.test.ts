@@ -10,7 +10,8 @@ import avro from "avsc";
 import { SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PartyPublisher, DeliverySubscriber, type Delivery } from "../services/sdk/src/index.js";
-import { createKafka, createLogger, createRegistryClient, HEADERS, idempotentProducer, schemaJson, topics, type PolicyBundle } from "../services/shared/src/index.js";
+import { generateKeyPairSync, sign } from "node:crypto";
+import { createKafka, createLogger, createRegistryClient, HEADERS, idempotentProducer, keyIdOf, loadSigner, schemaJson, signBundle, topics, type PolicyBundle, type Signer } from "../services/shared/src/index.js";
 import { loadPolicyData, makeBundle } from "../services/policy-build/src/build.js";
 import { publishBundle } from "../services/policy-build/src/publish.js";
 import { EXPECTED, L1, L2, O1, T1, T2, T3 } from "./fixtures.js";
@@ -130,7 +131,7 @@ describe("policy errors fail closed; new policies apply live", () => {
       await rm(dir, { recursive: true, force: true });
     }
     const data = await loadPolicyData();
-    const bad = makeBundle(badWasm, data, "broken");
+    const bad = signBundle(makeBundle(badWasm, data, "broken"), loadSigner(config));
     const applied: string[] = [];
     router.router.onPolicyApplied((v) => applied.push(v));
     await publishBundle(createKafka(config, log), config, bad);
@@ -156,5 +157,22 @@ describe("policy errors fail closed; new policies apply live", () => {
     const fixed = all.filter((d) => d.id === "under-repaired");
     // T1's entitled parties (taobao, hive-box), each under the repaired version.
     expect(fixed).toEqual([{ id: "under-repaired", version: repaired.version }, { id: "under-repaired", version: repaired.version }]);
+  });
+});
+
+describe("only bundles signed by the policy service take effect", () => {
+  it("refuses unsigned and foreign-signed bundles and keeps the policy in force", async () => {
+    const before = router.router.policyVersion;
+    const data = await loadPolicyData();
+    const contracts = structuredClone(data.contracts) as Record<string, unknown>;
+    delete contracts["sf-express--taobao"];
+    const forged = makeBundle(policy.wasm, { ...data, contracts }, "forged");
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const foreign: Signer = { keyId: keyIdOf(publicKey), sign: (d) => sign(null, Buffer.from(d), privateKey).toString("base64") };
+    const refusedBefore = (await router.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0;
+    await publishBundle(createKafka(config, log), config, forged);
+    await publishBundle(createKafka(config, log), config, signBundle(forged, foreign));
+    await until("both bundles to be refused", async () => ((await router.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0) >= refusedBefore + 2 || undefined);
+    expect(router.router.policyVersion).toBe(before);
   });
 });

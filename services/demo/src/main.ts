@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DeliverySubscriber, PartyPublisher, type Delivery, type ParcelEventInput } from "../../sdk/src/index.js";
-import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, type Config, type PolicyBundle, type PolicyData } from "../../shared/src/index.js";
+import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, loadSigner, signBundle, type Config, type PolicyData } from "../../shared/src/index.js";
 import { compileWasm, loadPolicyData, makeBundle } from "../../policy-build/src/build.js";
 import { publishBundle } from "../../policy-build/src/publish.js";
 import { routerMetrics } from "../../router/src/metrics.js";
@@ -74,8 +74,9 @@ async function main(): Promise<number> {
   say(`Compiling policies/ to Wasm and publishing the phase-1 policy (topics under ${config.topicPrefix}.*)`);
   const wasm = await compileWasm(config.opaBin);
   const data1 = await loadPolicyData();
-  const phase1 = makeBundle(wasm, data1, "contracts-2017-05");
-  const phase2 = makeBundle(wasm, juneFirst(data1), "contracts-2017-06-01");
+  const signer = loadSigner(config);
+  const phase1 = signBundle(makeBundle(wasm, data1, "contracts-2017-05"), signer);
+  const phase2 = signBundle(makeBundle(wasm, juneFirst(data1), "contracts-2017-06-01"), signer);
   await publishBundle(kafka, config, phase1);
 
   const registry = createMetricsRegistry("router");

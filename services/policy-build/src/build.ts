@@ -53,12 +53,19 @@ export async function compileWasm(opaBin: string, root = POLICY_ROOT): Promise<B
   }
 }
 
-export function makeBundle(wasm: Buffer, data: PolicyData, label = "policy"): PolicyBundle {
-  return { version: `${label}+${contentHash(wasm, data)}`, createdAt: new Date().toISOString(), wasm, data };
+export function makeBundle(wasm: Buffer, data: PolicyData, label = "policy", rego?: Record<string, string>): PolicyBundle {
+  return { version: `${label}+${contentHash(wasm, data)}`, createdAt: new Date().toISOString(), wasm, data, ...(rego ? { rego } : {}) };
+}
+
+/** The Rego sources under policies/router (rules and their tests), path → text. */
+export async function loadRego(root = POLICY_ROOT): Promise<Record<string, string>> {
+  const dir = join(root, "router");
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".rego")).sort();
+  return Object.fromEntries(await Promise.all(files.map(async (f) => [`router/${f}`, await readFile(join(dir, f), "utf8")] as const)));
 }
 
 export async function buildBundle(opaBin: string, opts: { root?: string; label?: string; data?: PolicyData } = {}): Promise<PolicyBundle> {
   const root = opts.root ?? POLICY_ROOT;
-  const [wasm, data] = await Promise.all([compileWasm(opaBin, root), opts.data ? Promise.resolve(opts.data) : loadPolicyData(root)]);
-  return makeBundle(wasm, data, opts.label);
+  const [wasm, data, rego] = await Promise.all([compileWasm(opaBin, root), opts.data ? Promise.resolve(opts.data) : loadPolicyData(root), loadRego(root)]);
+  return makeBundle(wasm, data, opts.label, rego);
 }

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createKafka, createLogger, loadConfig, PxError, serializeBundle } from "../../shared/src/index.js";
+import { createKafka, createLogger, loadConfig, loadSigner, PxError, serializeBundle, signBundle } from "../../shared/src/index.js";
 import { buildBundle } from "./build.js";
 import { testPolicies } from "./opa-test.js";
 import { publishBundle } from "./publish.js";
@@ -36,7 +36,7 @@ async function main(cmd: string | undefined): Promise<number> {
       return 0;
     }
     case "publish": {
-      const b = await buildBundle(config.opaBin);
+      const b = signBundle(await buildBundle(config.opaBin), loadSigner(config));
       await publishBundle(createKafka(config, log), config, b);
       console.log(`published ${b.version}`);
       return 0;

@@ -1,10 +1,11 @@
 /**
  * Follows the compacted policy topic and hands every valid bundle to the router as a loaded engine. A bundle
- * that does not parse or load is refused and the policy in force stays.
+ * that does not parse, is not signed by the policy service's key, or does not load is refused and the policy
+ * in force stays.
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka } from "kafkajs";
-import { parseBundle, ROUTER_POLICY_KEY, type Config, type Logger } from "../../shared/src/index.js";
+import { BundleRefusedError, bundleSignatureValid, parseBundle, ROUTER_POLICY_KEY, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
 import { PolicyEngine } from "./policy/engine.js";
 
 export class PolicySource {
@@ -15,6 +16,7 @@ export class PolicySource {
     private readonly config: Config,
     private readonly topic: string,
     private readonly log: Logger,
+    private readonly verifier: Verifier,
     private readonly onEngine: (engine: PolicyEngine) => Promise<void>,
     private readonly onRefused: (reason: string) => void,
   ) {}
@@ -31,7 +33,11 @@ export class PolicySource {
         if (message.key?.toString() !== ROUTER_POLICY_KEY || message.value === null) return;
         let engine: PolicyEngine;
         try {
-          engine = await PolicyEngine.load(parseBundle(message.value), this.config.router.policyEvalTimeoutMs);
+          const bundle = parseBundle(message.value);
+          if (!bundleSignatureValid(bundle, this.verifier)) {
+            throw new BundleRefusedError(`bundle ${bundle.version} is ${bundle.signature ? `signed by key ${bundle.signature.keyId}, not the policy service's key ${this.verifier.keyId}` : "unsigned"}`);
+          }
+          engine = await PolicyEngine.load(bundle, this.config.router.policyEvalTimeoutMs);
         } catch (err) {
           this.log.error({ err, offset: message.offset }, "policy bundle refused; the policy in force stays");
           this.onRefused((err as Error).message);

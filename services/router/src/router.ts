@@ -9,7 +9,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
 import type { Redis } from "ioredis";
-import { ensureTopics, idempotentProducer, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, loadVerifier, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
 import { SchemaCatalog } from "./catalog.js";
 import { ActivePolicy, RouterCore, type BatchResult, type RawRecord } from "./core.js";
 import type { RouterMetrics } from "./metrics.js";
@@ -51,7 +51,7 @@ export class Router {
     this.quota = new QuotaTracker(d.redis, d.config.topicPrefix, d.log, d.config.router.quotaWarnRatio, {
       onUsage: (party, cls, used, limit) => d.metrics.quotaUsage.set({ party, class: cls }, limit > 0 ? used / limit : 1),
     });
-    this.policySource = new PolicySource(d.kafka, d.config, this.t.policy, d.log, (e) => this.apply(e), () => d.metrics.policyReloads.inc({ result: "refused" }));
+    this.policySource = new PolicySource(d.kafka, d.config, this.t.policy, d.log, loadVerifier(d.config), (e) => this.apply(e), () => d.metrics.policyReloads.inc({ result: "refused" }));
   }
 
   get policyVersion(): string | undefined {

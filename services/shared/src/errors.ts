@@ -63,6 +63,13 @@ export class PolicyBuildError extends PxError {
   }
 }
 
+/** A policy bundle a router will not apply (unsigned, foreign key, unreadable). The policy in force stays. */
+export class BundleRefusedError extends PxError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super("BUNDLE_REFUSED", `${message}; the policy in force stays. Publish bundles through the policy service, which signs them.`, opts);
+  }
+}
+
 /** A process-boundary dependency (Kafka, registry, Redis) failed; retrying may help. */
 export class DependencyError extends PxError {
   constructor(dependency: string, message: string, opts: { cause?: unknown } = {}) {

@@ -3,6 +3,7 @@
  * (parties, contracts, regulator tables) and a version that names exactly that content.
  */
 import { createHash } from "node:crypto";
+import type { Signer, Verifier } from "./signing.js";
 
 export interface PolicyBundle {
   /** `<label>+<sha256 of wasm and data, 12 hex>`; the same content always gets the same hash. */
@@ -10,6 +11,21 @@ export interface PolicyBundle {
   readonly createdAt: string;
   readonly wasm: Buffer;
   readonly data: PolicyData;
+  /** The Rego the Wasm was compiled from (path → text), so a later change can start from it. */
+  readonly rego?: Readonly<Record<string, string>>;
+  /** Ed25519 signature of the policy service over `signedText(bundle)`. Routers refuse unsigned bundles. */
+  readonly signature?: { readonly keyId: string; readonly sig: string };
+}
+
+/** What a bundle's signature covers: its version, which names the hash of the Wasm and the data. */
+export const signedText = (b: Pick<PolicyBundle, "version">): string => `px-policy-bundle-v1\n${b.version}`;
+
+export function signBundle(b: PolicyBundle, signer: Signer): PolicyBundle {
+  return { ...b, signature: { keyId: signer.keyId, sig: signer.sign(signedText(b)) } };
+}
+
+export function bundleSignatureValid(b: PolicyBundle, verifier: Verifier): boolean {
+  return b.signature !== undefined && b.signature.keyId === verifier.keyId && verifier.verify(signedText(b), b.signature.sig);
 }
 
 export interface PartyInfo {
@@ -43,11 +59,11 @@ export function canonicalJson(v: unknown): string {
 
 /** Wire form on the policy topic: JSON with the Wasm module in base64. */
 export function serializeBundle(b: PolicyBundle): Buffer {
-  return Buffer.from(JSON.stringify({ version: b.version, createdAt: b.createdAt, wasm: b.wasm.toString("base64"), data: b.data }));
+  return Buffer.from(JSON.stringify({ version: b.version, createdAt: b.createdAt, wasm: b.wasm.toString("base64"), data: b.data, rego: b.rego, signature: b.signature }));
 }
 
 export function parseBundle(buf: Buffer): PolicyBundle {
-  const o = JSON.parse(buf.toString("utf8")) as { version?: unknown; createdAt?: unknown; wasm?: unknown; data?: unknown };
+  const o = JSON.parse(buf.toString("utf8")) as { version?: unknown; createdAt?: unknown; wasm?: unknown; data?: unknown; rego?: unknown; signature?: unknown };
   if (typeof o.version !== "string" || typeof o.wasm !== "string" || typeof o.data !== "object" || o.data === null) {
     throw new Error("policy bundle lacks version, wasm or data");
   }
@@ -56,7 +72,15 @@ export function parseBundle(buf: Buffer): PolicyBundle {
   const wasm = Buffer.from(o.wasm, "base64");
   const hash = o.version.slice(o.version.lastIndexOf("+") + 1);
   if (hash !== contentHash(wasm, data)) throw new Error(`policy bundle ${o.version} does not match its content hash`);
-  return { version: o.version, createdAt: typeof o.createdAt === "string" ? o.createdAt : "", wasm, data };
+  const sig = o.signature as { keyId?: unknown; sig?: unknown } | undefined;
+  return {
+    version: o.version,
+    createdAt: typeof o.createdAt === "string" ? o.createdAt : "",
+    wasm,
+    data,
+    ...(typeof o.rego === "object" && o.rego !== null ? { rego: o.rego as Record<string, string> } : {}),
+    ...(sig && typeof sig.keyId === "string" && typeof sig.sig === "string" ? { signature: { keyId: sig.keyId, sig: sig.sig } } : {}),
+  };
 }
 
 /** Key of the current router policy on the compacted policy topic. */
