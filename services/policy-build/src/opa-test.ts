@@ -23,7 +23,13 @@ export async function testPolicies(opaBin: string, root = POLICY_ROOT): Promise<
     throw new PolicyBuildError(`opa test did not run:\n${verbose.stderr || verbose.stdout}`);
   }
   const failures = results.filter((r) => r.fail || r.error).map((r) => `${r.package}.${r.name}${r.error ? `: ${JSON.stringify(r.error)}` : ""}`);
+  if (failures.length > 0) return { passed: results.length - failures.length, failed: failures.length, coverage: 0, failures };
   const cov = await runOpa(opaBin, ["test", "--coverage", "--format", "json", root]);
-  const coverage = (JSON.parse(cov.stdout) as OpaTestJson).coverage ?? 0;
+  let coverage: number;
+  try {
+    coverage = (JSON.parse(cov.stdout) as OpaTestJson).coverage ?? 0;
+  } catch {
+    throw new PolicyBuildError(`opa test --coverage did not report coverage:\n${cov.stderr || cov.stdout}`);
+  }
   return { passed: results.length - failures.length, failed: failures.length, coverage, failures };
 }

@@ -135,7 +135,13 @@ export class Router {
     let p = this.producers.get(id);
     if (p === undefined) {
       const producer = idempotentProducer(this.d.kafka, { transactionalId: id, transactionTimeout: 60_000 });
-      p = producer.connect().then(() => producer);
+      // kafkajs initialises the transactional id (fencing an earlier holder and aborting its open
+      // transaction) on the first transaction, not on connect: do it now, before the committed offset is read.
+      p = producer.connect().then(async () => {
+        const tx = await producer.transaction();
+        await tx.abort();
+        return producer;
+      });
       p.catch(() => this.producers.delete(id));
       this.producers.set(id, p);
     }

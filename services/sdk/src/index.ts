@@ -9,6 +9,7 @@ export {
   type DeliveryErrorHandler,
   type RecordLocation,
   type SubscriberOptions,
+  type PolicyNotice,
 } from "./subscriber.js";
 export { prepareEvent, prepareEvents, isValidPartyId, SOURCE_FIELD } from "./validate.js";
 export * from "./types.js";

@@ -57,6 +57,19 @@ export interface SubscriberOptions {
   kafka?: Kafka;
   /** Called for each record that cannot be decoded (the record is then skipped). Defaults to a warning log. */
   onError?: DeliveryErrorHandler;
+  /** Called for each policy notice (a coming reduction of what this party receives). Defaults to a warning log. */
+  onNotice?: (notice: PolicyNotice) => void;
+}
+
+/** A policy notice: an approved change will reduce what the party receives from `effectiveAt`. */
+export interface PolicyNotice {
+  noticeId: string;
+  proposalId: string;
+  party: string;
+  proposedVersion: string;
+  effectiveAt: number;
+  summary: string;
+  changes: string[];
 }
 
 export interface CollectOptions {
@@ -166,6 +179,7 @@ export class DeliverySubscriber {
     private readonly registry: SchemaRegistry,
     private readonly log: Logger,
     private readonly onError: DeliveryErrorHandler,
+    private readonly onNotice: (notice: PolicyNotice) => void,
   ) {}
 
   /** Creates the delivery topic when missing, connects a read-committed consumer and subscribes it. */
@@ -199,7 +213,8 @@ export class DeliverySubscriber {
     const onError: DeliveryErrorHandler =
       opts.onError ?? ((err) => log.warn({ err, location: err.location }, "skipping an undecodable delivery"));
     log.info({ topic }, "subscriber connected");
-    return new DeliverySubscriber(party, topic, consumer, createRegistryClient(config), log, onError);
+    const onNotice = opts.onNotice ?? ((n: PolicyNotice) => log.warn({ notice: n }, "policy notice: what this party receives will be reduced"));
+    return new DeliverySubscriber(party, topic, consumer, createRegistryClient(config), log, onError, onNotice);
   }
 
   /**
@@ -296,6 +311,14 @@ export class DeliverySubscriber {
   }
 
   private async decodeOrReport(topic: string, partition: number, message: KafkaMessage): Promise<Delivery | undefined> {
+    if (headerValue(message.headers, HEADERS.notice) === "1" && message.value !== null) {
+      try {
+        this.onNotice(structuredClone({ ...((await this.registry.decode(message.value)) as PolicyNotice) }));
+      } catch (err) {
+        this.log.error({ err, offset: message.offset }, "policy notice could not be decoded or handled; skipped");
+      }
+      return undefined;
+    }
     try {
       return await decodeDelivery(this.registry, topic, partition, message);
     } catch (err) {

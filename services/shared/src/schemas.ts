@@ -31,7 +31,12 @@ export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", ".
 
 /** The schema JSON of an event type as kept in the repository. */
 export function schemaJson(eventType: EventType): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(SCHEMA_DIR, `${eventType}.avsc`), "utf8")) as Record<string, unknown>;
+  return schemaJsonFile(eventType);
+}
+
+/** Any schema of schemas/avro by record name (event types and PolicyNotice). */
+export function schemaJsonFile(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(SCHEMA_DIR, `${name}.avsc`), "utf8")) as Record<string, unknown>;
 }
 
 interface RawField {

@@ -5,6 +5,11 @@ export interface Topics {
   readonly raw: Readonly<Record<EventType, string>>;
   readonly deadLetter: string;
   readonly policy: string;
+  readonly policyVersions: string;
+  readonly policyProposals: string;
+  readonly ledger: string;
+  /** Subject of the PolicyNotice schema. */
+  readonly noticeSubject: string;
   deliver(party: string): string;
 }
 
@@ -19,6 +24,10 @@ export function topics(prefix: string): Topics {
     },
     deadLetter: `${prefix}.deadletter`,
     policy: `${prefix}.policy`,
+    policyVersions: `${prefix}.policy.versions`,
+    policyProposals: `${prefix}.policy.proposals`,
+    ledger: `${prefix}.ledger`,
+    noticeSubject: `${prefix}.notices-value`,
     deliver: (party) => `${prefix}.deliver.${party}`,
   };
 }
@@ -33,5 +42,7 @@ export const HEADERS = {
   rejectReason: "px-reject-reason",
   rejectDetail: "px-reject-detail",
   origin: "px-origin",
+  /** Present (value "1") on policy notices, which share a party's delivery topic with its deliveries. */
+  notice: "px-notice",
   publishedAt: "px-published-at",
 } as const;

@@ -1,0 +1,72 @@
+/** A small key → JSON store on a compacted Kafka topic: read whole at start, written through. */
+import { randomUUID } from "node:crypto";
+import type { Kafka, Producer } from "kafkajs";
+import { ensureTopics, idempotentProducer, type Config } from "../../shared/src/index.js";
+
+export class KafkaKv<T> {
+  private readonly map = new Map<string, T>();
+  private producer: Producer | undefined;
+
+  private constructor(
+    private readonly kafka: Kafka,
+    readonly topic: string,
+  ) {}
+
+  static async open<T>(kafka: Kafka, config: Config, topic: string): Promise<KafkaKv<T>> {
+    const kv = new KafkaKv<T>(kafka, topic);
+    const admin = kafka.admin();
+    await admin.connect();
+    let high: bigint;
+    try {
+      await ensureTopics(admin, config, [{ topic, compacted: true, partitions: 1 }]);
+      high = BigInt((await admin.fetchTopicOffsets(topic))[0]?.high ?? "0");
+    } finally {
+      await admin.disconnect();
+    }
+    if (high > 0n) {
+      const consumer = kafka.consumer({ groupId: `${topic}-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`reading ${topic} took over 30 s`)), 30_000);
+          void consumer.run({
+            eachMessage: async ({ message }) => {
+              const k = message.key?.toString();
+              if (k !== undefined) {
+                if (message.value === null) kv.map.delete(k);
+                else kv.map.set(k, JSON.parse(message.value.toString()) as T);
+              }
+              if (BigInt(message.offset) + 1n >= high) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          });
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+    }
+    kv.producer = idempotentProducer(kafka);
+    await kv.producer.connect();
+    return kv;
+  }
+
+  get(key: string): T | undefined {
+    return this.map.get(key);
+  }
+
+  values(): T[] {
+    return [...this.map.values()];
+  }
+
+  async put(key: string, value: T): Promise<void> {
+    await this.producer!.send({ topic: this.topic, acks: -1, messages: [{ key, value: JSON.stringify(value) }] });
+    this.map.set(key, value);
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+  }
+}
