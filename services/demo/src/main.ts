@@ -2,19 +2,24 @@
  * `npm run demo`: the June 2017 dispute replayed on the local stack.
  *
  * Phase 1 — normal traffic under the bilateral contracts.
- * Phase 2 — "1 June": while traffic flows, Hive Box stops sharing pickup codes and non-Taobao locker events
- * with Taobao/Cainiao, and SF Express withdraws Taobao's tracking feed. Both are contract changes published as
- * a new policy version; the regulator's floor keeps SF parcels' status reaching Taobao buyers.
- * Ends with two checks that can fail: no buyer lost tracking; no field beyond policy reached anyone.
+ * Phase 2 — "1 June": while traffic flows, Hive Box proposes to stop sharing pickup codes and non-Taobao locker
+ * events with Taobao/Cainiao, and SF Express proposes to withdraw Taobao's tracking feed. Both go through the
+ * policy service: dry run, approvals, the notice period, the regulator's decision; each becomes a signed policy
+ * version the router applies live. The regulator's floor keeps SF parcels' status reaching Taobao buyers.
+ * Ends with checks that can fail: no buyer lost tracking; no field beyond policy reached anyone; the ledger
+ * verifies and a tampered copy does not.
  */
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DeliverySubscriber, PartyPublisher, type Delivery, type ParcelEventInput } from "../../sdk/src/index.js";
-import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, loadSigner, signBundle, type Config, type PolicyData } from "../../shared/src/index.js";
-import { compileWasm, loadPolicyData, makeBundle } from "../../policy-build/src/build.js";
-import { publishBundle } from "../../policy-build/src/publish.js";
+import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, loadSigner, loadVerifier, type Config } from "../../shared/src/index.js";
+import { LedgerStore, verifyChain } from "../../ledger/src/index.js";
+import type { Contract } from "../../policy/src/change.js";
+import { policyApi } from "../../policy/src/http.js";
+import { PolicyService } from "../../policy/src/service.js";
+import { Users } from "../../policy/src/users.js";
 import { routerMetrics } from "../../router/src/metrics.js";
 import { Router } from "../../router/src/router.js";
 import { LANES, lifecycle } from "./traffic.js";
@@ -23,24 +28,23 @@ import { checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const PARTIES = ["taobao", "jd", "sf-express", "zto", "hive-box"];
 const PARCELS_PER_LANE = 30;
+/** Development API keys of policies/users.json. */
+const KEYS = { regulator: "px-dev-key-regulator-spb", hiveBox: "px-dev-key-hive-box", sf: "px-dev-key-sf-express" } as const;
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** The "1 June" contracts: Hive Box narrows Taobao's feed; SF withdraws Taobao's tracking grant. */
-export function juneFirst(data: PolicyData): PolicyData {
-  const contracts = structuredClone(data.contracts) as Record<string, { grants: { from: string; to: string; scope: string; classes: Record<string, string> }[] }>;
-  const hb = contracts["hive-box--taobao"]!;
-  for (const g of hb.grants) {
-    if (g.from === "hive-box" && g.to === "taobao") {
-      g.scope = "own_orders";
-      delete g.classes["secret.pickup_code"];
-    }
-  }
-  const sf = contracts["sf-express--taobao"]!;
-  sf.grants = sf.grants.filter((g) => !(g.from === "sf-express" && g.to === "taobao"));
-  return { ...data, contracts };
+/** The "1 June" contract changes, as each side would propose them. */
+export function hiveBoxNarrowsTaobao(contract: Contract): Contract {
+  const grants = (contract.grants as { from: string; to: string; scope: string; classes: Record<string, string> }[]).map((g) =>
+    g.from === "hive-box" && g.to === "taobao" ? { ...g, scope: "own_orders", classes: Object.fromEntries(Object.entries(g.classes).filter(([k]) => k !== "secret.pickup_code")) } : g,
+  );
+  return { ...contract, grants };
+}
+
+export function sfWithdrawsTaobaoTracking(contract: Contract): Contract {
+  return { ...contract, grants: (contract.grants as { from: string; to: string }[]).filter((g) => !(g.from === "sf-express" && g.to === "taobao")) };
 }
 
 async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
@@ -71,13 +75,20 @@ async function main(): Promise<number> {
   const log = createLogger("demo", config.logLevel);
   const kafka = createKafka(config, log);
 
-  say(`Compiling policies/ to Wasm and publishing the phase-1 policy (topics under ${config.topicPrefix}.*)`);
-  const wasm = await compileWasm(config.opaBin);
-  const data1 = await loadPolicyData();
+  say(`Starting the policy service; it compiles policies/ and publishes version 1 (topics under ${config.topicPrefix}.*)`);
   const signer = loadSigner(config);
-  const phase1 = signBundle(makeBundle(wasm, data1, "contracts-2017-05"), signer);
-  const phase2 = signBundle(makeBundle(wasm, juneFirst(data1), "contracts-2017-06-01"), signer);
-  await publishBundle(kafka, config, phase1);
+  const ledger = await LedgerStore.open({ config, kafka, log, signer });
+  const service = await PolicyService.start({ config, kafka, log, signer, ledger });
+  const api = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
+  await new Promise<void>((ok) => api.listen(0, "127.0.0.1", ok));
+  const apiUrl = `http://127.0.0.1:${(api.address() as { port: number }).port}`;
+  const call = async (key: string, method: string, path: string, body?: unknown): Promise<any> => {
+    const res = await fetch(`${apiUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const out = (await res.json()) as { error?: string };
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${out.error ?? ""}`);
+    return out;
+  };
+  const phase1 = service.bundle(service.currentVersion());
 
   const registry = createMetricsRegistry("router");
   const metrics = routerMetrics(registry);
@@ -118,12 +129,30 @@ async function main(): Promise<number> {
   let target = published.size;
   for (let i = 0; i < 600 && (await consumedTotal()) < target; i++) await new Promise((r) => setTimeout(r, 100));
 
-  say('Phase 2 — "1 June": Hive Box and SF Express change their contracts while traffic flows');
-  const half = Math.floor(PARCELS_PER_LANE / 2);
-  await traffic("p2", 0, half);
-  await publishBundle(kafka, config, phase2);
-  await until("the 1-June policy to apply", () => applied.includes(phase2.version), 30_000);
-  await traffic("p2", half, PARCELS_PER_LANE);
+  say('\nPhase 2 — "1 June": Hive Box and SF Express propose contract changes while traffic flows');
+  const third = Math.floor(PARCELS_PER_LANE / 3);
+  await traffic("p2", 0, third);
+  const contractNow = (id: string) => structuredClone((service.bundle(service.currentVersion()).data.contracts as Record<string, Contract>)[id]!);
+  const showProposal = (who: string, p: { id: string; status: string; dryRun: { sampled: number; lines: { text: string }[] }; impact: { reductions: unknown[] }; effectiveAt?: string }) => {
+    say(`  ${who} proposal ${p.id}: ${p.impact.reductions.length} reductions found over every routing case; dry run on the last ${p.dryRun.sampled} events:`);
+    for (const l of p.dryRun.lines.slice(0, 6)) say(`    - ${l.text}`);
+  };
+  const hb = await call(KEYS.hiveBox, "POST", "/v1/proposals", { change: { contracts: { "hive-box--taobao": hiveBoxNarrowsTaobao(contractNow("hive-box--taobao")) } }, description: "Hive Box: pickup codes and non-Taobao locker events are not Cainiao's" });
+  showProposal("Hive Box", hb);
+  say(`  Taobao does not approve. The regulator reviews the dry run and approves it for immediate effect.`);
+  const hbDone = await call(KEYS.regulator, "POST", `/v1/proposals/${hb.id}/approve`, { immediate: true });
+  say(`  → published ${hbDone.publishedVersion}`);
+  await until("the Hive Box change to apply", () => applied.includes(hbDone.publishedVersion), 30_000);
+  await traffic("p2", third, 2 * third);
+  const sf = await call(KEYS.sf, "POST", "/v1/proposals", { change: { contracts: { "sf-express--taobao": sfWithdrawsTaobaoTracking(contractNow("sf-express--taobao")) } }, description: "SF Express: stop returning tracking to Taobao" });
+  showProposal("SF Express", sf);
+  const sfScheduled = await call(KEYS.regulator, "POST", `/v1/proposals/${sf.id}/approve`, {});
+  say(`  The regulator approves without immediate effect: ${sfScheduled.status} until ${sfScheduled.effectiveAt} (the contract's notice period); Taobao is notified on its delivery topic.`);
+  say(`  After mediation the regulator applies it now — the floor keeps status, time and city reaching Taobao buyers.`);
+  const sfDone = await call(KEYS.regulator, "POST", `/v1/proposals/${sf.id}/apply`);
+  say(`  → published ${sfDone.publishedVersion}`);
+  await until("the 1-June policies to apply", () => applied.includes(sfDone.publishedVersion), 30_000);
+  await traffic("p2", 2 * third, PARCELS_PER_LANE);
   target = published.size;
   for (let i = 0; i < 900 && (await consumedTotal()) < target; i++) await new Promise((r) => setTimeout(r, 100));
   let last = -1;
@@ -133,10 +162,10 @@ async function main(): Promise<number> {
   }
 
   // Report: per party and policy version, events received and field actions.
-  const versions = [phase1.version, phase2.version];
-  const label = (v: string) => (v === phase1.version ? "phase 1" : v === phase2.version ? "phase 2" : v);
+  const versions = [phase1.version, hbDone.publishedVersion as string, sfDone.publishedVersion as string];
+  const label = (v: string) => (v === phase1.version ? "1: contracts" : v === versions[1] ? "2: Hive Box change" : v === versions[2] ? "3: + SF change" : v);
   say(`\nPublished ${published.size} events; routed ${await consumedTotal()}; ${received.length} deliveries.`);
-  say(`Policy versions: phase 1 = ${phase1.version}, phase 2 = ${phase2.version}\n`);
+  say(`Policy versions: ${versions.map((v) => `${label(v)} = ${v}`).join("; ")}\n`);
   say("| party | phase | events | kept | masked | tokenised | coarsened | dropped | pickup codes | non-own locker events |");
   say("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const party of PARTIES) {
@@ -151,10 +180,18 @@ async function main(): Promise<number> {
     }
   }
   const sfToTaobao = received.filter((r) => r.party === "taobao" && r.type === "TrackingEvent" && r.event.courier === "sf-express");
-  const p2sf = sfToTaobao.filter((r) => r.policyVersion === phase2.version);
-  say(`\nSF tracking reaching Taobao buyers in phase 2: ${p2sf.length} events, each with status and city, all else withheld (${p2sf.every((r) => r.event.district === null && r.event.staffName === null) ? "yes" : "NO"}).`);
+  const p2sf = sfToTaobao.filter((r) => r.policyVersion === versions[2]);
+  say(`\nSF tracking reaching Taobao buyers after SF's change: ${p2sf.length} events, each with status and city, all else withheld (${p2sf.every((r) => r.event.district === null && r.event.staffName === null) ? "yes" : "NO"}).`);
 
-  const checks = [checkBuyersKeepTracking(published, received), await checkNothingBeyondPolicy(config, [phase1, phase2], published, received)];
+  const entries = await ledger.readAll();
+  const verifier = loadVerifier(config);
+  const ledgerOk = verifyChain(entries, verifier);
+  const tampered = entries.map((e) => (e.type === "policy.approved" ? { ...e, actor: "party:taobao" } : e));
+  const tamperedResult = verifyChain(tampered, verifier);
+  say(`\nLedger: ${entries.length} entries (${[...new Set(entries.map((e) => e.type))].join(", ")}); head ${ledgerOk.head?.slice(0, 16)}…`);
+  say(`  verify: ${ledgerOk.ok ? "OK" : "FAILED"}; a copy with one approval's author rewritten: ${tamperedResult.ok ? "ACCEPTED (bad)" : `rejected — ${tamperedResult.problems[0]?.message}`}`);
+  const ledgerCheck = { name: "ledger verifies, tampered copy rejected", ok: ledgerOk.ok && !tamperedResult.ok, checked: entries.length, problems: [...ledgerOk.problems.map((p) => p.message), ...(tamperedResult.ok ? ["tampered copy verified"] : [])] };
+  const checks = [checkBuyersKeepTracking(published, received), await checkNothingBeyondPolicy(config, versions.map((v) => service.bundle(v)), published, received), ledgerCheck];
   say("");
   for (const c of checks) {
     say(`${c.ok ? "PASS" : "FAIL"}  ${c.name} (${c.checked} checked)`);
@@ -164,6 +201,9 @@ async function main(): Promise<number> {
   await Promise.all([...pubs.values()].map((p) => p.disconnect()));
   await Promise.all(subs.map((s) => s.disconnect()));
   await router.stop();
+  api.close();
+  await service.stop();
+  await ledger.close();
   redis.disconnect();
   return checks.every((c) => c.ok) ? 0 : 1;
 }

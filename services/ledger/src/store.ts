@@ -15,11 +15,14 @@
  * seen as entries.
  */
 import { randomUUID } from "node:crypto";
-import { ConfigResourceTypes, type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
+import kafkajs, { type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
 import { DependencyError, idempotentProducer, PxError, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft, LedgerEntry } from "./entry.js";
 import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError, LedgerReadOnlyError, LedgerTopicError } from "./errors.js";
+
+// kafkajs is CommonJS; Node cannot see this export by name from ESM.
+const { ConfigResourceTypes } = kafkajs;
 
 export function ledgerTopic(topicPrefix: string): string {
   return `${topicPrefix}.ledger`;
