@@ -23,6 +23,7 @@ let server: Server;
 let base: string;
 let router: RunningRouter;
 const applied: string[] = [];
+let clockOffset = 0;
 
 async function call(key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -36,7 +37,7 @@ beforeAll(async () => {
   const kafka = createKafka(config, log);
   const signer = loadSigner(config);
   ledger = await LedgerStore.open({ config, kafka, log, signer });
-  service = await PolicyService.start({ config, kafka, log, signer, ledger });
+  service = await PolicyService.start({ config, kafka, log, signer, ledger, now: () => Date.now() + clockOffset });
   server = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -162,6 +163,22 @@ describe("cutoff guardrails", () => {
   });
 });
 
+describe("delivery counts in the ledger", () => {
+  it("records per-minute delivery counts per party and data class", async () => {
+    await router.router.flushCounts(true);
+    clockOffset = 3 * 60_000; // every reported minute is now past its grace period
+    const entry = await until("a deliveries.minute entry", async () => {
+      await service.recordDeliveryCounts();
+      return (await ledger.readAll()).find((e) => e.type === "deliveries.minute");
+    });
+    clockOffset = 0;
+    const counts = (entry.body as { counts: { party: string; dataClass: string; count: number }[] }).counts;
+    // The 40 locker events of the setup reached Taobao (all of them) with public fields.
+    expect(counts.find((c) => c.party === "taobao" && c.dataClass === "public")?.count).toBeGreaterThanOrEqual(40);
+    expect(counts.every((c) => c.count > 0)).toBe(true);
+  });
+});
+
 describe("rollback and the ledger", () => {
   it("rolls back to an earlier version exactly and records everything in a verifiable ledger", async () => {
     const history = (await call(KEYS.viewer, "GET", "/v1/policy/history")).body as { version: string; kind: string; by: string }[];
@@ -183,7 +200,7 @@ describe("rollback and the ledger", () => {
 
     const entries = await ledger.readAll();
     const types = entries.map((e) => e.type);
-    for (const t of ["policy.published", "policy.proposed", "policy.approved", "policy.rejected", "policy.scheduled", "policy.notice", "policy.rolled_back"]) expect(types).toContain(t);
+    for (const t of ["policy.published", "policy.proposed", "policy.approved", "policy.rejected", "policy.scheduled", "policy.notice", "policy.rolled_back", "deliveries.minute"]) expect(types).toContain(t);
     expect(verifyChain(entries, loadVerifier(config)).ok).toBe(true);
     const tampered = entries.map((e, i) => (i === 2 ? { ...e, actor: "someone-else" } : e));
     const v = verifyChain(tampered, loadVerifier(config));

@@ -34,6 +34,7 @@ import { dryRun, sampleRecent, type DryRunReport } from "./dryrun.js";
 import { compareEngines, type FieldChange, type Impact } from "./impact.js";
 import { KafkaKv } from "./kv.js";
 import { AuthError, type User } from "./users.js";
+import { DeliveryCountsRecorder } from "./counts.js";
 
 export type ProposalStatus = "proposed" | "scheduled" | "published" | "superseded";
 
@@ -110,6 +111,8 @@ export class PolicyService {
   private noticeProducer: Producer | undefined;
   private noticeSchemaId: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private counts: DeliveryCountsRecorder | undefined;
+  private countsTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly d: ServiceDeps,
@@ -132,11 +135,21 @@ export class PolicyService {
     s.noticeProducer = idempotentProducer(d.kafka);
     await s.noticeProducer.connect();
     s.timer = setInterval(() => void s.serial(() => s.publishDue()).catch((err: unknown) => d.log.error({ err }, "scheduled publication failed")), 250);
+    s.counts = new DeliveryCountsRecorder(d.kafka, d.config, d.ledger, d.log, () => s.now());
+    await s.counts.start();
+    s.countsTimer = setInterval(() => void s.serial(() => s.recordDeliveryCounts()).catch((err: unknown) => d.log.error({ err }, "delivery counts not recorded")), 5_000);
     return s;
+  }
+
+  /** Appends the per-minute delivery counts that are due to the ledger. */
+  recordDeliveryCounts(): Promise<string[]> {
+    return this.counts ? this.counts.appendDue() : Promise.resolve([]);
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.countsTimer) clearInterval(this.countsTimer);
+    await this.counts?.stop();
     await this.queue.catch(() => undefined);
     await this.noticeProducer?.disconnect();
     await this.versions.close();

@@ -40,6 +40,10 @@ export class Router {
   private active: ActivePolicy | undefined;
   private policyWaiters: (() => void)[] = [];
   private readonly listeners: ((version: string) => void)[] = [];
+  /** minute (ISO) → `party\u0000class` → records delivered carrying that class; reported for the ledger. */
+  private readonly minuteCounts = new Map<string, Map<string, number>>();
+  private countsTimer: NodeJS.Timeout | undefined;
+  private countsProducer: Producer | undefined;
 
   constructor(private readonly d: RouterDeps) {
     this.t = topics(d.config.topicPrefix);
@@ -71,7 +75,11 @@ export class Router {
       ...Object.values(this.t.raw).map((topic) => ({ topic })),
       { topic: this.t.deadLetter },
       { topic: this.t.policy, compacted: true, partitions: 1 },
+      { topic: this.t.deliveryCounts, partitions: 1 },
     ]);
+    this.countsProducer = idempotentProducer(kafka);
+    await this.countsProducer.connect();
+    this.countsTimer = setInterval(() => void this.flushCounts(false).catch((err: unknown) => log.warn({ err }, "delivery counts not reported; will retry")), 5_000);
     await this.policySource.start();
     await this.waitForPolicy();
 
@@ -97,6 +105,9 @@ export class Router {
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();
+    if (this.countsTimer) clearInterval(this.countsTimer);
+    await this.flushCounts(true).catch((err: unknown) => this.d.log.warn({ err }, "delivery counts of the last minute not reported"));
+    await this.countsProducer?.disconnect();
     await this.policySource.stop();
     await Promise.all([...this.producers.values()].map((p) => p.then((x) => x.disconnect()).catch(() => undefined)));
     this.producers.clear();
@@ -191,14 +202,44 @@ export class Router {
     await this.quota.record(result.releases).catch((err: unknown) => this.d.log.error({ err }, "quota counters not updated (Redis); deliveries are committed, counts of this batch are lost"));
   }
 
+  /** Reports finished minutes (all minutes when `all`) to the delivery-counts topic. */
+  async flushCounts(all: boolean): Promise<void> {
+    const current = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+    const due = [...this.minuteCounts.keys()].filter((m) => all || m < current);
+    if (due.length === 0 || !this.countsProducer) return;
+    const messages = due.map((minute) => ({
+      key: minute,
+      value: JSON.stringify({
+        minute,
+        instance: this.d.instanceId,
+        counts: [...this.minuteCounts.get(minute)!].map(([k, count]) => {
+          const [party, dataClass] = k.split("\u0000");
+          return { party, dataClass, count };
+        }),
+      }),
+    }));
+    await this.countsProducer.send({ topic: this.t.deliveryCounts, acks: -1, messages });
+    for (const m of due) this.minuteCounts.delete(m);
+  }
+
   private observe(topic: string, policy: ActivePolicy, r: BatchResult, t0: number): void {
     const m = this.d.metrics;
     m.consumed.inc({ topic }, r.consumed);
     for (const [party, list] of r.deliveries) m.delivered.inc({ party }, list.length);
     for (const d of r.deadLetters) m.rejected.inc({ reason: d.reason });
+    const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+    let bucket = this.minuteCounts.get(minute);
+    if (!bucket) this.minuteCounts.set(minute, (bucket = new Map()));
     for (const plan of r.plansUsed) {
       if (plan.delivered === 0) continue;
-      for (const c of plan.actionCounts) m.fieldActions.inc({ party: plan.recipient, class: c.dataClass, action: c.action }, c.n * plan.delivered);
+      const seen = new Set<string>();
+      for (const c of plan.actionCounts) {
+        m.fieldActions.inc({ party: plan.recipient, class: c.dataClass, action: c.action }, c.n * plan.delivered);
+        if (c.action === "drop" || seen.has(c.dataClass)) continue;
+        seen.add(c.dataClass);
+        const k = `${plan.recipient}\u0000${c.dataClass}`;
+        bucket.set(k, (bucket.get(k) ?? 0) + plan.delivered);
+      }
       plan.delivered = 0;
     }
     if (policy.cacheHits + policy.cacheMisses > 0) {

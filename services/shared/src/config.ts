@@ -45,7 +45,7 @@ export interface Config {
   readonly manageLocalStack: boolean;
   /** Ed25519 keys: the policy service signs bundles and ledger entries; routers and verifiers check them. */
   readonly signing: { readonly privateKeyFile: string; readonly publicKeyFile: string };
-  readonly policyService: { readonly port: number; readonly url: string; readonly usersFile: string; readonly dryRunEvents: number };
+  readonly policyService: { readonly port: number; readonly url: string; readonly usersFile: string; readonly dryRunEvents: number; readonly countsGraceMs: number };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -192,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
       url: url(env, "PX_POLICY_URL", `http://127.0.0.1:${int(env, "PX_POLICY_PORT", 8470, 0, 65535)}`, ["http:", "https:"]),
       usersFile: resolve(str(env, "PX_USERS_FILE", "policies/users.json")),
       dryRunEvents: int(env, "PX_DRY_RUN_EVENTS", 10_000, 1, 1_000_000),
+      countsGraceMs: int(env, "PX_LEDGER_COUNTS_GRACE_MS", 15_000, 0, 600_000),
     },
   };
 }

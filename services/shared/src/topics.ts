@@ -8,6 +8,8 @@ export interface Topics {
   readonly policyVersions: string;
   readonly policyProposals: string;
   readonly ledger: string;
+  /** Per-minute delivery counts that routers report and the policy service records in the ledger. */
+  readonly deliveryCounts: string;
   /** Subject of the PolicyNotice schema. */
   readonly noticeSubject: string;
   deliver(party: string): string;
@@ -27,6 +29,7 @@ export function topics(prefix: string): Topics {
     policyVersions: `${prefix}.policy.versions`,
     policyProposals: `${prefix}.policy.proposals`,
     ledger: `${prefix}.ledger`,
+    deliveryCounts: `${prefix}.ledger.counts`,
     noticeSubject: `${prefix}.notices-value`,
     deliver: (party) => `${prefix}.deliver.${party}`,
   };
