@@ -23,6 +23,7 @@ import { Users } from "../../policy/src/users.js";
 import { routerMetrics } from "../../router/src/metrics.js";
 import { Router } from "../../router/src/router.js";
 import { LANES, lifecycle } from "./traffic.js";
+import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking } from "./contract-changes.js";
 import { checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "./verify.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -33,18 +34,6 @@ const KEYS = { regulator: "px-dev-key-regulator-spb", hiveBox: "px-dev-key-hive-
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
-}
-
-/** The "1 June" contract changes, as each side would propose them. */
-export function hiveBoxNarrowsTaobao(contract: Contract): Contract {
-  const grants = (contract.grants as { from: string; to: string; scope: string; classes: Record<string, string> }[]).map((g) =>
-    g.from === "hive-box" && g.to === "taobao" ? { ...g, scope: "own_orders", classes: Object.fromEntries(Object.entries(g.classes).filter(([k]) => k !== "secret.pickup_code")) } : g,
-  );
-  return { ...contract, grants };
-}
-
-export function sfWithdrawsTaobaoTracking(contract: Contract): Contract {
-  return { ...contract, grants: (contract.grants as { from: string; to: string }[]).filter((g) => !(g.from === "sf-express" && g.to === "taobao")) };
 }
 
 async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
