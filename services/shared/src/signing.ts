@@ -25,7 +25,8 @@ export function keyIdOf(pub: KeyObject): string {
 
 function ensureDevKeys(config: Config): void {
   const { privateKeyFile, publicKeyFile } = config.signing;
-  if (existsSync(privateKeyFile) && existsSync(publicKeyFile)) return;
+  // Only a fresh development machine gets a generated pair; an existing key file is never overwritten.
+  if (existsSync(privateKeyFile) || existsSync(publicKeyFile)) return;
   if (config.env === "production") {
     throw new ConfigError("PX_SIGNING_KEY_FILE", `no key pair at ${privateKeyFile} / ${publicKeyFile}`, "generate one with `openssl genpkey -algorithm ed25519 -out key.pem && openssl pkey -in key.pem -pubout -out key.pub.pem` and set PX_SIGNING_KEY_FILE and PX_VERIFY_KEY_FILE");
   }

@@ -1,0 +1,141 @@
+/**
+ * Benchmark (c): latency from a party publishing an event to each entitled subscriber receiving its copy,
+ * p50 / p99 / p999, at a fixed rate (by default half the router's maximum measured in router-vs-pipe).
+ *
+ *   npm run bench:latency -- [--rate 9000] [--duration-s 20] [--warmup-s 3]
+ *
+ * One process publishes (SDK) and subscribes (read_committed consumers of every delivery topic), so send and
+ * receive times come from one clock; the router runs as its own process. Results:
+ * load-tests/results/latency.{json,md}. Talks only to the configured addresses.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { createKafka, createLogger, HEADERS, topics } from "../services/shared/src/index.js";
+import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
+import { testConfig } from "../test/helpers.js";
+import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: { rate: { type: "string" }, "duration-s": { type: "string", default: "20" }, "warmup-s": { type: "string", default: "3" } },
+  strict: true,
+});
+
+/** Half the router's best measured input rate, when the end-to-end benchmark has been run. */
+function defaultRate(): number {
+  const f = join(HERE, "results", "router-vs-pipe.json");
+  if (!existsSync(f)) return 5000;
+  const runs = (JSON.parse(readFileSync(f, "utf8")) as { runs?: { router?: { inputPerSecBest?: number } }[] }).runs ?? [];
+  const best = Math.max(0, ...runs.map((r) => r.router?.inputPerSecBest ?? 0));
+  return best > 0 ? Math.round(best / 2) : 5000;
+}
+
+const RATE = args.rate ? Number(args.rate) : defaultRate();
+const DURATION = Number(args["duration-s"]) * 1000;
+const WARMUP = Number(args["warmup-s"]) * 1000;
+if (!(RATE > 0) || !(DURATION > 0) || !(WARMUP >= 0)) {
+  console.error("--rate, --duration-s must be positive numbers, --warmup-s non-negative");
+  process.exit(2);
+}
+
+const q = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]!;
+
+async function main(): Promise<void> {
+  const config = testConfig("lat", { PX_TOPIC_PARTITIONS: "6" });
+  const log = createLogger("bench", "warn");
+  const kafka = createKafka(config, log);
+  const t = topics(config.topicPrefix);
+  await publishPolicy(config);
+  const { child } = await spawnRouter(envOf(config));
+  process.on("exit", () => child.exitCode === null && child.kill("SIGTERM"));
+
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let measuredFrom = Number.POSITIVE_INFINITY;
+  const parties = ["taobao", "jd", "sf-express", "zto", "hive-box"];
+  const consumer = kafka.consumer({ groupId: `${config.router.groupId}-lat`, readUncommitted: false, maxWaitTimeInMs: 10, minBytes: 1 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: parties.map((p) => t.deliver(p)), fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachBatch: async ({ batch }) => {
+      const now = performance.now();
+      for (const m of batch.messages) {
+        const id = m.headers?.[HEADERS.sourceEventId]?.toString();
+        const s = id === undefined ? undefined : sentAt.get(id);
+        if (s !== undefined && s >= measuredFrom) latencies.push(now - s);
+      }
+    },
+  });
+
+  const pubs = new Map<string, PartyPublisher>();
+  for (const p of PUBLISHERS) pubs.set(p, await PartyPublisher.connect({ party: p, config, logger: log }));
+  const total = Math.ceil((RATE * (DURATION + WARMUP)) / 1000);
+  const load = generateLoad({ events: total, seed: 11 });
+  const tick = 10; // ms between sends
+  const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
+  const t0 = performance.now();
+  measuredFrom = t0 + WARMUP;
+  let sent = 0;
+  let lastLog = t0;
+  while (sent < load.all.length) {
+    const slice = load.all.slice(sent, sent + perTick);
+    const byParty = new Map<string, typeof slice>();
+    for (const e of slice) byParty.set(publisherOf(e), [...(byParty.get(publisherOf(e)) ?? []), e]);
+    const now = performance.now();
+    await Promise.all(
+      [...byParty].map(async ([p, list]) => {
+        const out = await pubs.get(p)!.publishMany(list);
+        for (const e of out) sentAt.set(e.event.eventId, now);
+      }),
+    );
+    sent += slice.length;
+    const due = t0 + (sent / RATE) * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (performance.now() - lastLog > 2000) {
+      lastLog = performance.now();
+      process.stderr.write(`sent ${sent}/${load.all.length}, received ${latencies.length} measured copies\n`);
+    }
+  }
+  const achieved = (sent / (performance.now() - t0)) * 1000;
+  await new Promise((r) => setTimeout(r, 3000));
+  await consumer.disconnect();
+  await Promise.all([...pubs.values()].map((p) => p.disconnect()));
+  child.kill("SIGTERM");
+
+  const xs = Float64Array.from(latencies).sort();
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cores: cpus().length, node: process.version },
+    targetRate: RATE,
+    achievedRate: Math.round(achieved),
+    durationS: DURATION / 1000,
+    copies: xs.length,
+    ms: { p50: q(xs, 0.5), p99: q(xs, 0.99), p999: q(xs, 0.999), max: xs[xs.length - 1] },
+  };
+  const md = [
+    `### Latency, publisher → subscriber, at ${RATE} events/s (achieved ${result.achievedRate}/s) for ${DURATION / 1000} s`,
+    "",
+    `Run ${result.at} on ${result.machine.cores} cores, Node ${result.machine.node}; router in its own process; read_committed subscribers; ${xs.length} delivered copies measured after a ${WARMUP / 1000} s warm-up.`,
+    "",
+    "| p50 | p99 | p999 | max |",
+    "| ---: | ---: | ---: | ---: |",
+    `| ${result.ms.p50.toFixed(1)} ms | ${result.ms.p99.toFixed(1)} ms | ${result.ms.p999.toFixed(1)} ms | ${result.ms.max!.toFixed(1)} ms |`,
+    "",
+  ].join("\n");
+  mkdirSync(join(HERE, "results"), { recursive: true });
+  writeFileSync(join(HERE, "results", "latency.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(HERE, "results", "latency.md"), md);
+  process.stdout.write(`${md}\n`);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error("latency benchmark failed:", err);
+  process.exit(1);
+});

@@ -1,0 +1,216 @@
+/**
+ * The px CLI as a child process against the real stack: an in-process policy service (HTTP API on port 0)
+ * with topics unique to this run. Checks output and, above all, the exit codes scripts rely on.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKafka, createLogger, createMetricsRegistry, loadSigner } from "../../shared/src/index.js";
+import { LedgerStore } from "../../ledger/src/index.js";
+import { policyApi } from "../../policy/src/http.js";
+import { PolicyService } from "../../policy/src/service.js";
+import { Users } from "../../policy/src/users.js";
+import { PartyPublisher } from "../../sdk/src/index.js";
+import { L1 } from "../../../test/fixtures.js";
+import { envOf, startRouter, type RunningRouter } from "../../../test/harness.js";
+import { ROOT, testConfig } from "../../../test/helpers.js";
+
+const config = testConfig("pxcli", { PX_DRY_RUN_EVENTS: "200" });
+const log = createLogger("test", "warn");
+const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao", jd: "px-dev-key-jd", zto: "px-dev-key-zto", viewer: "px-dev-key-viewer" } as const;
+let service: PolicyService;
+let ledger: LedgerStore;
+let server: Server;
+let env: NodeJS.ProcessEnv;
+let dir: string;
+let router: RunningRouter | undefined;
+
+interface Result {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function px(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "services/cli/src/px.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, out, err }));
+  });
+}
+
+beforeAll(async () => {
+  const kafka = createKafka(config, log);
+  const signer = loadSigner(config);
+  ledger = await LedgerStore.open({ config, kafka, log, signer });
+  service = await PolicyService.start({ config, kafka, log, signer, ledger });
+  server = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { PX_API_KEY: _ignored, ...inherited } = process.env;
+  env = {
+    ...inherited,
+    ...envOf(config),
+    PX_POLICY_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    PX_SIGNING_KEY_FILE: config.signing.privateKeyFile,
+    PX_VERIFY_KEY_FILE: config.signing.publicKeyFile,
+  };
+  dir = await mkdtemp(join(tmpdir(), "px-cli-int-"));
+}, 240_000);
+
+afterAll(async () => {
+  server?.close();
+  await router?.stop();
+  await service?.stop();
+  await ledger?.close();
+});
+
+describe("px policy", () => {
+  it("history: exit 0 with a table of versions", async () => {
+    const r = await px("policy", "history", "--key", KEYS.viewer);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^VERSION +KIND +AT +BY +SUMMARY$/m);
+    expect(r.out).toMatch(/^v1\S* +published .* policy-service +initial policy/m);
+    expect(r.out).toMatch(/in force: v1\S*$/m);
+  });
+
+  it("takes the API key from PX_API_KEY, and refuses a missing or unknown one with exit 4", async () => {
+    env.PX_API_KEY = KEYS.viewer;
+    try {
+      expect((await px("policy", "list")).code).toBe(0);
+    } finally {
+      delete env.PX_API_KEY;
+    }
+    expect((await px("policy", "list")).code).toBe(4);
+    const r = await px("policy", "list", "--key", "not-a-key");
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/401 UNAUTHENTICATED: unknown API key/);
+  });
+
+  it("propose as a party for someone else's contract: exit 4", async () => {
+    const r = await px("policy", "propose", "--contract", "policies/contracts/jd--zto.json", "--description", "not mine", "--key", KEYS.taobao);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/403 FORBIDDEN: party:taobao is not a side of contract jd--zto/);
+  });
+
+  it("a Rego file that does not compile: exit 3 with the compiler's message, for test and propose", async () => {
+    const broken = join(dir, "broken.rego");
+    await writeFile(broken, "package px.router\n\nthis is not rego {\n");
+    const before = service.currentVersion();
+    const t = await px("policy", "test", "--rego", `router/broken.rego=${broken}`, "--key", KEYS.regulator);
+    expect(t.code).toBe(3);
+    expect(t.err).toMatch(/422 CHANGE_REJECTED/);
+    expect(t.err).toMatch(/compiler:[\s\S]*(rego_parse_error|parse error)/i);
+    expect(t.err).toMatch(/evaluating the change/); // progress, one line when stderr is not a terminal
+    const p = await px("policy", "propose", "--rego", `router/broken.rego=${broken}`, "--description", "broken", "--key", KEYS.regulator);
+    expect(p.code).toBe(3);
+    expect(service.currentVersion()).toBe(before);
+  });
+
+  it("propose, show, approve by both sides; 404 and 409 give exits 5 and 6", async () => {
+    const c = JSON.parse(await readFile("policies/contracts/jd--zto.json", "utf8")) as { contracts: Record<string, Record<string, unknown>> };
+    const file = join(dir, "jd--zto.json");
+    await writeFile(file, JSON.stringify({ ...c.contracts["jd--zto"], notice_days: 7 })); // a bare contract
+    const diff = await px("policy", "diff", "--contract", file, "--key", KEYS.jd);
+    expect(diff.code).toBe(0);
+    expect(diff.out).toMatch(/cases compared exactly[\s\S]*Reductions — what a party would stop receiving: none[\s\S]*Floor violations: none/);
+
+    const p = await px("policy", "propose", "--contract", file, "--description", "notice 7 days", "--key", KEYS.jd);
+    expect(p.code).toBe(0);
+    const id = /^proposal (prop-[\w-]+): proposed$/m.exec(p.out)?.[1];
+    expect(id, p.out).toBeDefined();
+    expect(p.out).toMatch(/Reductions: none/);
+    expect(p.out).toMatch(/needs: +jd, zto/);
+
+    const show = await px("policy", "show", id!, "--key", KEYS.viewer);
+    expect(show.code).toBe(0);
+    expect(show.out).toMatch(/contract jd--zto: set/);
+    expect((await px("policy", "list", "--key", KEYS.viewer)).out).toContain(id!);
+
+    const a = await px("policy", "approve", id!, "--key", KEYS.zto);
+    expect(a.code).toBe(0);
+    expect(a.out).toMatch(new RegExp(`proposal ${id}: published as v\\d+`));
+    expect((await px("policy", "approve", id!, "--key", KEYS.zto)).code).toBe(6);
+    expect((await px("policy", "show", "prop-nosuch", "--key", KEYS.viewer)).code).toBe(5);
+    const json = await px("policy", "show", id!, "--json", "--key", KEYS.viewer);
+    expect(JSON.parse(json.out)).toMatchObject({ id, status: "published" });
+  });
+
+  it("rollback as regulator: exit 0, and the history shows it", async () => {
+    const history = JSON.parse((await px("policy", "history", "--json", "--key", KEYS.viewer)).out) as { version: string }[];
+    const first = history[0]!.version;
+    expect(service.currentVersion()).not.toBe(first);
+    const r = await px("policy", "rollback", first, "--key", KEYS.regulator);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`rolled back: ${first} is in force`);
+    expect(service.currentVersion()).toBe(first);
+    expect((await px("policy", "history", "--key", KEYS.viewer)).out).toMatch(/^v1\S* +rolled_back .* regulator:spb +rolled back from v2/m);
+    expect((await px("policy", "rollback", "v999", "--key", KEYS.regulator)).code).toBe(5);
+    expect((await px("policy", "rollback", first, "--key", KEYS.jd)).code).toBe(4);
+  });
+});
+
+describe("px ledger", () => {
+  it("export + verify --file: exit 0; a tampered copy: exit 1 naming the seq", async () => {
+    const file = join(dir, "ledger.jsonl");
+    const e = await px("ledger", "export", "--out", file, "--key", KEYS.viewer);
+    expect(e.code).toBe(0);
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    expect(e.out).toContain(`exported ${lines.length} entries to ${file}`);
+    const head = (JSON.parse(lines[lines.length - 1]!) as { hash: string }).hash;
+
+    const v = await px("ledger", "verify", "--file", file, "--expected-head", head);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(new RegExp(`^OK .*: ${lines.length} entries verified`, "m"));
+    expect(v.out).toContain(`head ${head}`);
+
+    const tampered = join(dir, "tampered.jsonl");
+    const entry = JSON.parse(lines[2]!) as Record<string, unknown>;
+    await writeFile(tampered, [...lines.slice(0, 2), JSON.stringify({ ...entry, actor: "someone-else" }), ...lines.slice(3)].join("\n") + "\n");
+    const t = await px("ledger", "verify", "--file", tampered);
+    expect(t.code).toBe(1);
+    expect(t.out).toMatch(/^FAILED /m);
+    expect(t.out).toMatch(/^ +altered +seq 2 +.*line 3/m);
+
+    // Truncation at the end shows only against a trusted head.
+    const short = join(dir, "short.jsonl");
+    await writeFile(short, lines.slice(0, -1).join("\n") + "\n");
+    expect((await px("ledger", "verify", "--file", short)).code).toBe(0);
+    expect((await px("ledger", "verify", "--file", short, "--expected-head", head)).code).toBe(1);
+    expect((await px("ledger", "verify", "--file", join(dir, "missing.jsonl"))).code).toBe(2);
+  });
+
+  it("export and verify straight from the Kafka topic, without the service's key", async () => {
+    const file = join(dir, "from-topic.jsonl");
+    const e = await px("ledger", "export", "--from-topic", "--out", file);
+    expect(e.code).toBe(0);
+    const v = await px("ledger", "verify", "--from-topic", "--public-key", config.signing.publicKeyFile);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/^OK topic .*\.ledger: \d+ entries verified/m);
+    expect((await readFile(file, "utf8")).trim().split("\n").length).toBe((await ledger.readAll()).length);
+  });
+});
+
+describe("px tail", () => {
+  it("prints one JSON line per delivery, decoded, with the policy version and transformations", async () => {
+    router = await startRouter(config);
+    const hb = await PartyPublisher.connect({ party: "hive-box", config });
+    await hb.publishMany([{ type: "LockerEvent" as const, event: { ...L1, eventId: "tail-1" } }]);
+    await hb.disconnect();
+    const r = await px("tail", "taobao", "--from-beginning", "--max", "1");
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, any>);
+    const d = lines.find((l) => l.kind === "delivery")!;
+    expect(d).toMatchObject({ type: "LockerEvent", sourceEventId: "tail-1", policyVersion: service.currentVersion() });
+    expect(Array.isArray(d.transformed)).toBe(true);
+    expect(d.event.parcelId).toBe(L1.parcelId);
+    expect((await px("tail", "Not A Party!")).code).toBe(2);
+  });
+});
