@@ -1,0 +1,112 @@
+/**
+ * Benchmark (d): one router process against two in one consumer group, over the same pre-loaded raw events.
+ *
+ *   npm run bench:scaling -- [--events 200000] [--partitions 6]
+ *
+ * Each phase starts fresh router processes in a new consumer group reading from offset 0 and ends when the
+ * group's committed offsets reach the end of every raw partition. Results: load-tests/results/scaling.{json,md}.
+ * On a 2-core machine that also runs the broker, the broker and the routers share the cores: the figure shows
+ * where that machine stops scaling, not what a cluster does.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import type { ChildProcess } from "node:child_process";
+import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { createKafka, createLogger, topics, type Config } from "../services/shared/src/index.js";
+import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
+import { testConfig } from "../test/helpers.js";
+import { generateLoad, PUBLISHERS } from "./generate.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({ options: { events: { type: "string", default: "200000" }, partitions: { type: "string", default: "6" } }, strict: true });
+const N = Number(args.events);
+const PARTITIONS = Number(args.partitions);
+if (!Number.isInteger(N) || N < 1 || !Number.isInteger(PARTITIONS) || PARTITIONS < 1) {
+  console.error("--events and --partitions must be positive whole numbers");
+  process.exit(2);
+}
+
+async function committed(config: Config, group: string, rawTopics: string[]): Promise<number> {
+  const admin = createKafka(config, createLogger("bench", "warn")).admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchOffsets({ groupId: group, topics: rawTopics });
+    return res.flatMap((r) => r.partitions).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function phase(config: Config, instances: number, rawTopics: string[]): Promise<{ instances: number; ms: number; eventsPerSec: number }> {
+  const group = `${config.router.groupId}-x${instances}-${Date.now().toString(36)}`;
+  const env = { ...envOf(config), PX_ROUTER_GROUP: group };
+  const children: ChildProcess[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < instances; i++) children.push((await spawnRouter(env)).child);
+  let done = 0;
+  let last = performance.now();
+  while (done < N) {
+    await new Promise((r) => setTimeout(r, 200));
+    done = await committed(config, group, rawTopics);
+    if (performance.now() - last > 2000) {
+      last = performance.now();
+      process.stderr.write(`  ${instances} instance(s): ${done}/${N} routed\n`);
+    }
+    if (performance.now() - t0 > 600_000) throw new Error("phase took over 10 minutes");
+  }
+  const ms = performance.now() - t0;
+  for (const c of children) c.kill("SIGTERM");
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.once("exit", r) : r(null)))));
+  return { instances, ms, eventsPerSec: (N / ms) * 1000 };
+}
+
+async function main(): Promise<void> {
+  const config = testConfig("scale", { PX_TOPIC_PARTITIONS: String(PARTITIONS) });
+  const log = createLogger("bench", "warn");
+  const rawTopics = Object.values(topics(config.topicPrefix).raw);
+  await publishPolicy(config);
+  process.stderr.write(`pre-loading ${N} events\n`);
+  const load = generateLoad({ events: N, seed: 3 });
+  for (const p of PUBLISHERS) {
+    const pub = await PartyPublisher.connect({ party: p, config, logger: log });
+    const list = load.byParty[p];
+    for (let i = 0; i < list.length; i += 1000) await pub.publishMany(list.slice(i, i + 1000));
+    await pub.disconnect();
+  }
+  const results: Awaited<ReturnType<typeof phase>>[] = [];
+  for (const n of [1, 2, 1, 2]) {
+    process.stderr.write(`phase: ${n} router instance(s)\n`);
+    results.push(await phase(config, n, rawTopics));
+  }
+  const best = (n: number) => Math.max(...results.filter((r) => r.instances === n).map((r) => r.eventsPerSec));
+  const ratio = best(2) / best(1);
+  const out = { at: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, events: N, partitions: PARTITIONS, phases: results, best1: best(1), best2: best(2), ratio };
+  const md = [
+    `### Scaling: 1 → 2 router processes in one group, ${N.toLocaleString("en-US")} events, ${PARTITIONS} partitions per raw topic`,
+    "",
+    `Run ${out.at} on ${out.machine.cores} cores (the broker, the registry and both routers share them), Node ${out.machine.node}. Wall time includes process start-up and group join. Best of two phases each.`,
+    "",
+    "| router instances | events/s | wall time |",
+    "| ---: | ---: | ---: |",
+    ...[1, 2].map((n) => {
+      const r = results.filter((x) => x.instances === n).sort((a, b) => b.eventsPerSec - a.eventsPerSec)[0]!;
+      return `| ${n} | ${Math.round(r.eventsPerSec).toLocaleString("en-US")} | ${(r.ms / 1000).toFixed(1)} s |`;
+    }),
+    "",
+    `**Scaling 1 → 2: ${ratio.toFixed(2)}×**`,
+    "",
+  ].join("\n");
+  mkdirSync(join(HERE, "results"), { recursive: true });
+  writeFileSync(join(HERE, "results", "scaling.json"), `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(join(HERE, "results", "scaling.md"), md);
+  process.stdout.write(`${md}\n`);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error("scaling benchmark failed:", err);
+  process.exit(1);
+});
