@@ -2,6 +2,7 @@
  * The router's work on one batch of raw records, free of Kafka: decode → decide → transform → encode.
  * Decode once per event, decide from the plan cache, encode once per distinct plan signature.
  */
+import avro from "avsc";
 import type { IHeaders } from "kafkajs";
 import { HEADERS, PolicyError, RejectedRecordError, sourceOf, type EventType, type FieldInfo, type RejectReason, type SchemaInfo } from "../../shared/src/index.js";
 import type { SchemaCatalog } from "./catalog.js";
@@ -31,22 +32,60 @@ export interface QuotaView {
   stateOf(recipient: string): { readonly sig: string; readonly quota: Readonly<Record<string, "ok" | "over">> };
 }
 
+/** A cached decision for one recipient, with the quota state it was made under. */
+interface Slot {
+  readonly sig: string;
+  readonly plan: RecipientPlan | PolicyError;
+}
+
+export interface ActivePolicyOptions {
+  /**
+   * Whether decisions are cached (the default). Off runs the policy for every (record, recipient): for
+   * measuring what the cache saves, never in service.
+   */
+  readonly cacheDecisions?: boolean;
+}
+
 /** The policy in force for a batch: engine, parties and the plan cache of that version. */
 export class ActivePolicy {
   readonly plans = new Map<string, RecipientPlan | PolicyError>();
   readonly parties: readonly string[];
+  readonly cacheDecisions: boolean;
   cacheHits = 0;
   cacheMisses = 0;
   totalHits = 0;
   totalLookups = 0;
   evalSeconds: number[] = [];
+  /**
+   * The fast path in front of `plans`: schema id → platform → courier → locker → one slot per party (in the
+   * order of `parties`). Finding an event's decisions costs a few map lookups on the attribute strings, no
+   * key string per recipient.
+   */
+  private readonly routes = new Map<number, Map<string, Map<string, Map<string | null, (Slot | undefined)[]>>>>();
 
-  constructor(readonly engine: DecisionEngine) {
+  constructor(
+    readonly engine: DecisionEngine,
+    options: ActivePolicyOptions = {},
+  ) {
     this.parties = Object.keys(engine.bundle.data.parties).sort();
+    this.cacheDecisions = options.cacheDecisions ?? true;
   }
 
   get version(): string {
     return this.engine.version;
+  }
+
+  /** The per-party slots of one combination of routing attributes (created empty on first use). */
+  slotsFor(schemaId: number, platform: string, courier: string, locker: string | null): (Slot | undefined)[] {
+    let byPlatform = this.routes.get(schemaId);
+    if (byPlatform === undefined) this.routes.set(schemaId, (byPlatform = new Map()));
+    let byCourier = byPlatform.get(platform);
+    if (byCourier === undefined) byPlatform.set(platform, (byCourier = new Map()));
+    let byLocker = byCourier.get(courier);
+    if (byLocker === undefined) byCourier.set(courier, (byLocker = new Map()));
+    let slots = byLocker.get(locker);
+    if (slots === undefined) byLocker.set(locker, (slots = new Array<Slot | undefined>(this.parties.length).fill(undefined)));
+    return slots;
   }
 }
 
@@ -67,9 +106,31 @@ export interface CoreSettings extends TransformSettings {
 }
 
 const EMPTY_HEADERS: IHeaders = {};
+const SLAB_BYTES = 256 * 1024;
+
+// Delivery headers are built with literal keys: V8 then makes each object from one fixed template, where
+// computed keys cost a dictionary-style store per key. The tuple below fails to compile if HEADERS changes.
+const DELIVERY_HEADER_NAMES: readonly ["px-policy-version", "px-source-event-id", "px-transformed"] = [HEADERS.policyVersion, HEADERS.sourceEventId, HEADERS.transformed];
+void DELIVERY_HEADER_NAMES;
+const plainHeaders = (version: string, eventId: string): IHeaders => ({ "px-policy-version": version, "px-source-event-id": eventId });
+const transformedHeaders = (version: string, eventId: string, transformed: string): IHeaders => ({ "px-policy-version": version, "px-source-event-id": eventId, "px-transformed": transformed });
 
 export class RouterCore {
-  private scratch = Buffer.allocUnsafe(64 * 1024);
+  /**
+   * Output records are written one after the other into this slab and handed out as views of it; a full slab
+   * is left to the records that use it (it is freed with the last of them) and a new one started.
+   */
+  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private slabPos = 0;
+  /** Field values of the event being routed, in schema order. */
+  private readonly vals: unknown[] = [];
+  /** End offset (in the raw value) of each top-level field of the event being routed. */
+  private ends = new Int32Array(64);
+  /** The distinct encodings of the event being routed: signature → bytes (a handful at most). */
+  private readonly sigs: string[] = [];
+  /** The delivering plans of the event being routed. */
+  private readonly plans: RecipientPlan[] = [];
+  private readonly bufs: Buffer[] = [];
 
   constructor(
     private readonly catalog: SchemaCatalog,
@@ -88,11 +149,10 @@ export class RouterCore {
 
   process(policy: ActivePolicy, records: readonly RawRecord[], quota: QuotaView): BatchResult {
     const out: BatchResult = { deliveries: new Map(), deadLetters: [], releases: new Map(), plansUsed: new Set(), consumed: 0, timestamps: [] };
-    const plans: RecipientPlan[] = [];
     for (const r of records) {
       out.consumed++;
       try {
-        this.route(policy, r, quota, out, plans);
+        this.route(policy, r, quota, out);
       } catch (err) {
         const rej = err instanceof RejectedRecordError ? err : err instanceof PolicyError ? new RejectedRecordError("policy_error", err.message, { cause: err }) : undefined;
         if (!rej) throw err;
@@ -102,7 +162,7 @@ export class RouterCore {
     return out;
   }
 
-  private route(policy: ActivePolicy, r: RawRecord, quota: QuotaView, out: BatchResult, plans: RecipientPlan[]): void {
+  private route(policy: ActivePolicy, r: RawRecord, quota: QuotaView, out: BatchResult): void {
     const v = r.value;
     if (v === null || v.length < 5 || v[0] !== 0) throw new RejectedRecordError("undecodable", "value is not in the Confluent wire format (magic byte 0 + schema id)");
     if (v.length > this.settings.maxRecordBytes) throw new RejectedRecordError("oversized", `record of ${v.length} bytes exceeds PX_MAX_RECORD_BYTES=${this.settings.maxRecordBytes}`);
@@ -111,51 +171,66 @@ export class RouterCore {
     if (entry === undefined) throw new RejectedRecordError("unknown_schema", `schema id ${schemaId} was not loaded`);
     if (!entry.ok) throw new RejectedRecordError(entry.reason, entry.detail);
     const info = entry.info;
-    let ev: Record<string, unknown>;
-    try {
-      const d = info.type.decode(v, 5);
-      if (d.offset !== v.length) throw new Error(d.offset < 0 ? "truncated record" : `${v.length - d.offset} trailing bytes`);
-      ev = d.value as Record<string, unknown>;
-    } catch (err) {
-      throw new RejectedRecordError("undecodable", `cannot decode with schema ${schemaId} (${info.eventType}): ${(err as Error).message}`);
-    }
+    const layout = layoutOf(info);
+    this.decode(info, layout, schemaId, v);
+    // Only the routing attributes are needed as named values (a missing field reads as undefined).
+    const ev = {
+      eventId: this.valueAt(layout, v, layout.eventId),
+      parcelId: this.valueAt(layout, v, layout.parcelId),
+      platform: this.valueAt(layout, v, layout.platform),
+      courier: this.valueAt(layout, v, layout.courier),
+      locker: this.valueAt(layout, v, layout.locker),
+    };
     const source = routingAttrs(info.eventType, ev);
-    const platform = (ev.platform as string | null | undefined) ?? null;
-    const courier = (ev.courier as string | null | undefined) ?? null;
+    // routingAttrs has checked that platform and courier are non-empty strings.
+    const platform = ev.platform as string;
+    const courier = ev.courier as string;
     const locker = (ev.locker as string | null | undefined) ?? null;
 
     // Decide for every recipient before producing anything: a policy error sends the event to no one.
-    plans.length = 0;
-    for (const recipient of policy.parties) {
+    // The arrays below are reused from event to event; only their first `np` / `ns` entries are this event's.
+    const plans = this.plans;
+    let np = 0;
+    const parties = policy.parties;
+    const slots = policy.cacheDecisions ? policy.slotsFor(schemaId, platform, courier, locker) : undefined;
+    for (let i = 0; i < parties.length; i++) {
+      const recipient = parties[i]!;
       if (recipient === source) continue;
       const q = quota.stateOf(recipient);
-      const key = `${schemaId}|${source}|${platform}|${courier}|${locker}|${recipient}|${q.sig}`;
-      let plan = policy.plans.get(key);
-      if (plan === undefined) {
-        policy.cacheMisses++;
-        plan = this.decide(policy, info, { event: { type: info.eventType, source, platform, courier, locker }, recipient, fields: fieldsInput(info), quota: q.quota });
-        policy.plans.set(key, plan);
-      } else {
+      let plan: RecipientPlan | PolicyError;
+      const slot = slots === undefined ? undefined : slots[i];
+      if (slot !== undefined && slot.sig === q.sig) {
         policy.cacheHits++;
+        plan = slot.plan;
+      } else {
+        plan = this.lookup(policy, info, schemaId, source, platform, courier, locker, recipient, q);
+        if (slots !== undefined) slots[i] = { sig: q.sig, plan };
       }
       if (plan instanceof PolicyError) throw plan;
-      if (plan.deliver) plans.push(plan);
+      if (plan.deliver) plans[np++] = plan;
     }
-    if (plans.length === 0) return;
+    if (np === 0) return;
 
     const eventId = ev.eventId as string;
     const key = ev.parcelId as string;
-    let lastSig: string | undefined;
-    let lastBytes: Buffer | undefined;
-    const shared = new Map<string, Buffer>();
-    for (const plan of plans) {
-      let bytes = plan.signature === lastSig ? lastBytes : shared.get(plan.signature);
-      if (bytes === undefined) {
-        bytes = this.encode(info, schemaId, ev, plan);
-        shared.set(plan.signature, bytes);
+    const version = policy.version;
+    const sigs = this.sigs;
+    const bufs = this.bufs;
+    let ns = 0;
+    for (let p = 0; p < np; p++) {
+      const plan = plans[p]!;
+      let bytes: Buffer | undefined;
+      for (let j = 0; j < ns; j++) {
+        if (sigs[j] === plan.signature) {
+          bytes = bufs[j];
+          break;
+        }
       }
-      lastSig = plan.signature;
-      lastBytes = bytes;
+      if (bytes === undefined) {
+        bytes = this.encode(layout, v, plan);
+        sigs[ns] = plan.signature;
+        bufs[ns++] = bytes;
+      }
       let list = out.deliveries.get(plan.recipient);
       if (list === undefined) out.deliveries.set(plan.recipient, (list = []));
       list.push({
@@ -163,21 +238,48 @@ export class RouterCore {
         value: bytes,
         // Few headers on purpose: each costs an encoder allocation per record in the Kafka client. The event
         // type and source are in the record itself; an absent px-transformed means nothing was transformed.
-        headers:
-          plan.transformedHeader === ""
-            ? { [HEADERS.policyVersion]: policy.version, [HEADERS.sourceEventId]: eventId }
-            : { [HEADERS.policyVersion]: policy.version, [HEADERS.sourceEventId]: eventId, [HEADERS.transformed]: plan.transformedHeader },
+        headers: plan.transformedHeader === "" ? plainHeaders(version, eventId) : transformedHeaders(version, eventId, plan.transformedHeader),
       });
       plan.delivered++;
       out.plansUsed.add(plan);
-      for (const cls of plan.releasedPii) {
-        const rk = `${plan.recipient}\u0000${cls}`;
+      const released = plan.releasedPii;
+      for (let c = 0; c < released.length; c++) {
+        const rk = plan.releaseKeys[c]!;
         const rel = out.releases.get(rk);
         if (rel) rel.n++;
-        else out.releases.set(rk, { recipient: plan.recipient, dataClass: cls, n: 1, limit: plan.quotaLimits[cls] });
+        else out.releases.set(rk, { recipient: plan.recipient, dataClass: released[c]!, n: 1, limit: plan.quotaLimits[released[c]!] });
       }
     }
     out.timestamps.push(Number(r.timestamp));
+  }
+
+  /** The decision for one recipient through the plan cache keyed by every attribute it depends on. */
+  private lookup(
+    policy: ActivePolicy,
+    info: SchemaInfo,
+    schemaId: number,
+    source: string,
+    platform: string,
+    courier: string,
+    locker: string | null,
+    recipient: string,
+    q: ReturnType<QuotaView["stateOf"]>,
+  ): RecipientPlan | PolicyError {
+    const input = (): PolicyInput => ({ event: { type: info.eventType, source, platform, courier, locker }, recipient, fields: fieldsInput(info), quota: q.quota });
+    if (!policy.cacheDecisions) {
+      policy.cacheMisses++;
+      return this.decide(policy, info, input());
+    }
+    const key = `${schemaId}|${source}|${platform}|${courier}|${locker}|${recipient}|${q.sig}`;
+    let plan = policy.plans.get(key);
+    if (plan === undefined) {
+      policy.cacheMisses++;
+      plan = this.decide(policy, info, input());
+      policy.plans.set(key, plan);
+    } else {
+      policy.cacheHits++;
+    }
+    return plan;
   }
 
   private decide(policy: ActivePolicy, info: SchemaInfo, input: PolicyInput): RecipientPlan | PolicyError {
@@ -191,28 +293,198 @@ export class RouterCore {
     }
   }
 
-  /** Applies the plan's transforms in place, encodes, and restores the original values. */
-  private encode(info: SchemaInfo, schemaId: number, ev: Record<string, unknown>, plan: RecipientPlan): Buffer {
-    const ops = plan.ops;
-    const saved: unknown[] = new Array<unknown>(ops.length);
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      saved[i] = ev[op.field];
-      if (saved[i] !== null) ev[op.field] = op.transform.apply(saved[i]);
-    }
+  /**
+   * Walks the record field by field, noting where each field's bytes end, so that encode can copy the fields a
+   * recipient gets unchanged instead of writing them again. String fields (plain or nullable, most of an event)
+   * are only stepped over here; their text is read when something needs it (valueAt). Every other field is
+   * decoded by avsc. The walk accepts and rejects exactly what decoding the whole record with avsc would.
+   */
+  private decode(info: SchemaInfo, layout: Layout, schemaId: number, v: Buffer): unknown[] {
+    const n = layout.types.length;
+    if (this.ends.length < n) this.ends = new Int32Array(n);
+    const ends = this.ends;
+    const vals = this.vals;
+    const kinds = layout.kinds;
+    let pos = 5;
     try {
-      let pos = info.type.encode(ev, this.scratch, 5);
-      if (pos < 0) {
-        this.scratch = Buffer.allocUnsafe(this.scratch.length - pos + 1024);
-        pos = info.type.encode(ev, this.scratch, 5);
+      for (let i = 0; i < n; i++) {
+        const kind = kinds[i]!;
+        if (kind === AVSC) {
+          const d = layout.types[i]!.decode(v, pos);
+          if (d.offset < 0) throw new Error("truncated record");
+          vals[i] = d.value;
+          pos = d.offset;
+        } else {
+          if (kind === NULLABLE_STRING) {
+            const branch = readVarint(v, pos);
+            pos = varintEnd;
+            if (pos < 0) throw new Error("truncated record");
+            if (branch === 0) {
+              vals[i] = null;
+              ends[i] = pos;
+              continue;
+            }
+            if (branch !== 1) throw new Error(`invalid union index: ${branch}`);
+          }
+          const len = readVarint(v, pos);
+          pos = varintEnd;
+          if (pos < 0 || len < 0 || pos + len > v.length) throw new Error("truncated record");
+          pos += len;
+          vals[i] = UNREAD;
+        }
+        ends[i] = pos;
       }
-      this.scratch[0] = 0;
-      this.scratch.writeInt32BE(schemaId, 1);
-      return Buffer.from(this.scratch.subarray(0, pos));
-    } finally {
-      for (let i = 0; i < ops.length; i++) ev[ops[i]!.field] = saved[i];
+      if (pos !== v.length) throw new Error(`${v.length - pos} trailing bytes`);
+    } catch (err) {
+      throw new RejectedRecordError("undecodable", `cannot decode with schema ${schemaId} (${info.eventType}): ${(err as Error).message}`);
     }
+    return vals;
   }
+
+  /** The value of field i of the event being routed (undefined for -1, a field the schema lacks). */
+  private valueAt(layout: Layout, v: Buffer, i: number): unknown {
+    if (i < 0) return undefined;
+    const x = this.vals[i];
+    if (x !== UNREAD) return x;
+    const value = layout.types[i]!.decode(v, i === 0 ? 5 : this.ends[i - 1]!).value as unknown;
+    this.vals[i] = value;
+    return value;
+  }
+
+  /**
+   * The record for one plan: the raw value's bytes for every field the plan leaves alone, and the transformed
+   * value, encoded with the field's type, for each field it changes. A plan that changes nothing gets the raw
+   * value itself (same schema id, same bytes). Records are written straight into a shared slab and handed out
+   * as views of it: one allocation of a small object per record, no copy.
+   */
+  private encode(layout: Layout, v: Buffer, plan: RecipientPlan): Buffer {
+    const ops = plan.ops;
+    if (ops.length === 0) return v;
+    const types = layout.types;
+    const ends = this.ends;
+    if (this.slab.length - this.slabPos < v.length + 1024) this.newSlab(v.length + 1024);
+    let begin = this.slabPos;
+    let w = begin;
+    let from = 0; // start of the raw bytes not yet copied (the wire header included)
+    for (let k = 0; k < ops.length; k++) {
+      const op = ops[k]!;
+      const value = this.valueAt(layout, v, op.index);
+      if (value === null) continue; // null stays null: its bytes are copied with the run around it
+      const start = op.index === 0 ? 5 : ends[op.index - 1]!;
+      if (w + start - from > this.slab.length) {
+        w = this.moveRecord(begin, w, start - from);
+        begin = 0;
+      }
+      w = copyBytes(v, from, start, this.slab, w);
+      from = ends[op.index]!;
+      const t = types[op.index]!;
+      const changed = op.transform.apply(value);
+      let pos = t.encode(changed, this.slab, w);
+      if (pos < 0) {
+        // encode returns minus the number of bytes missing past the end of the buffer
+        w = this.moveRecord(begin, w, this.slab.length - w - pos);
+        begin = 0;
+        pos = t.encode(changed, this.slab, w);
+      }
+      w = pos;
+    }
+    if (w + v.length - from > this.slab.length) {
+      w = this.moveRecord(begin, w, v.length - from);
+      begin = 0;
+    }
+    w = copyBytes(v, from, v.length, this.slab, w);
+    this.slabPos = w;
+    return this.slab.subarray(begin, w);
+  }
+
+  private newSlab(min: number): void {
+    this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, min));
+    this.slabPos = 0;
+  }
+
+  /** Moves the record being written (slab[begin, w)) to the start of a new slab with `more` bytes free after it; returns the new write position. */
+  private moveRecord(begin: number, w: number, more: number): number {
+    const old = this.slab;
+    this.newSlab(w - begin + more);
+    old.copy(this.slab, 0, begin, w);
+    return w - begin;
+  }
+}
+
+/** Copies src[from, to) to dst at `at`; returns the position after it. Short runs are copied byte by byte, which
+ * is cheaper than Buffer#copy's argument checks for the few dozen bytes between two transformed fields. */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  if (to - from > 128) return at + src.copy(dst, at, from, to);
+  for (let i = from; i < to; i++) dst[at++] = src[i]!;
+  return at;
+}
+
+/** How decode treats a field: decoded by avsc, or stepped over as a string / a ["null", "string"] union. */
+const AVSC = 0;
+const STRING = 1;
+const NULLABLE_STRING = 2;
+/** Marks a string field that was stepped over and not read yet. */
+const UNREAD: unique symbol = Symbol("unread");
+
+/** Position after the last readVarint (-1 when the buffer ended first); a module variable, to return two numbers without an object. */
+let varintEnd = 0;
+/** Reads a zig-zag varint (an Avro int/long) at pos; exact up to 2^53, which is all a length or index needs. */
+function readVarint(buf: Buffer, pos: number): number {
+  let n = 0;
+  let scale = 1;
+  for (let k = 0; k < 10; k++) {
+    if (pos >= buf.length) break;
+    const b = buf[pos++]!;
+    n += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) {
+      varintEnd = pos;
+      return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+    }
+    scale *= 128;
+  }
+  varintEnd = -1;
+  return 0;
+}
+
+interface Layout {
+  readonly types: readonly avro.Type[];
+  readonly kinds: readonly number[];
+  /** Positions of the routing attributes among the fields (-1 when the schema lacks one). */
+  readonly eventId: number;
+  readonly parcelId: number;
+  readonly platform: number;
+  readonly courier: number;
+  readonly locker: number;
+}
+
+const layouts = new WeakMap<SchemaInfo, Layout>();
+/** The top-level fields of a writer schema, in order, with their own avsc types. */
+function layoutOf(info: SchemaInfo): Layout {
+  let l = layouts.get(info);
+  if (l === undefined) {
+    const fields = (info.type as avro.types.RecordType).fields;
+    const names = fields.map((f) => f.name);
+    l = {
+      types: fields.map((f) => f.type),
+      kinds: fields.map((f) => kindOf(f.type)),
+      eventId: names.indexOf("eventId"),
+      parcelId: names.indexOf("parcelId"),
+      platform: names.indexOf("platform"),
+      courier: names.indexOf("courier"),
+      locker: names.indexOf("locker"),
+    };
+    layouts.set(info, l);
+  }
+  return l;
+}
+
+function kindOf(t: avro.Type): number {
+  if (t.typeName === "string") return STRING;
+  if (t instanceof avro.types.UnwrappedUnionType) {
+    const branches = t.types;
+    if (branches.length === 2 && branches[0]!.typeName === "null" && branches[1]!.typeName === "string") return NULLABLE_STRING;
+  }
+  return AVSC;
 }
 
 const fieldsCache = new WeakMap<SchemaInfo, PolicyInput["fields"]>();
@@ -226,13 +498,16 @@ const nonEmpty = (v: unknown): v is string => typeof v === "string" && v.length 
 
 /** Checks the attributes routing depends on; returns the publishing party. */
 function routingAttrs(type: EventType, ev: Record<string, unknown>): string {
+  const source = sourceOf(type, ev);
+  if (nonEmpty(ev.eventId) && nonEmpty(ev.parcelId) && nonEmpty(ev.courier) && nonEmpty(ev.platform) && (type !== "LockerEvent" || nonEmpty(ev.locker)) && nonEmpty(source)) {
+    return source;
+  }
   const missing: string[] = [];
   if (!nonEmpty(ev.eventId)) missing.push("eventId");
   if (!nonEmpty(ev.parcelId)) missing.push("parcelId");
   if (!nonEmpty(ev.courier)) missing.push("courier");
   if (!nonEmpty(ev.platform)) missing.push("platform");
   if (type === "LockerEvent" && !nonEmpty(ev.locker)) missing.push("locker");
-  const source = sourceOf(type, ev);
   if (missing.length > 0 || !nonEmpty(source)) {
     throw new RejectedRecordError("missing_routing_attribute", `${type} lacks routing attribute(s): ${missing.join(", ") || "source"}`);
   }

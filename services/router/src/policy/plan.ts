@@ -9,6 +9,8 @@ import type { Decision } from "./decision.js";
 
 export interface FieldOp {
   readonly field: string;
+  /** Position of the field in the writer schema (and in `fields`); ops are in ascending order of it. */
+  readonly index: number;
   readonly dataClass: string;
   readonly transform: FieldTransform;
 }
@@ -22,6 +24,8 @@ export interface RecipientPlan {
   readonly transformedHeader: string;
   /** PII classes released unchanged (`keep`) to this recipient; counted against quotas. */
   readonly releasedPii: readonly string[];
+  /** `recipient\u0000class` for each of releasedPii, built once: the key of the batch's release counters. */
+  readonly releaseKeys: readonly string[];
   readonly quotaLimits: Readonly<Record<string, number>>;
   /** Equal signatures produce equal bytes for the same event, so the encoding can be shared. */
   readonly signature: string;
@@ -38,7 +42,8 @@ export function makePlan(recipient: string, decision: Decision, fields: readonly
   const counts = new Map<string, { dataClass: string; action: FieldAction; n: number }>();
   let tokenised = false;
   if (decision.deliver) {
-    for (const f of fields) {
+    for (let index = 0; index < fields.length; index++) {
+      const f = fields[index]!;
       const d = decision.fields[f.name] ?? { action: "drop" as const, rule: "router.not_decided" };
       const ck = `${f.dataClass}\u0000${d.action}`;
       const c = counts.get(ck);
@@ -52,16 +57,18 @@ export function makePlan(recipient: string, decision: Decision, fields: readonly
         throw new PolicyError(`policy decided '${d.action}' for required field '${f.name}' (class ${f.dataClass}); only nullable fields can be transformed`);
       }
       if (d.action === "token") tokenised = true;
-      ops.push({ field: f.name, dataClass: f.dataClass, transform: transformFor(d.action, f.dataClass, recipient, settings) });
+      ops.push({ field: f.name, index, dataClass: f.dataClass, transform: transformFor(d.action, f.dataClass, recipient, settings) });
     }
   }
   const transformedHeader = ops.map((o) => `${o.field}:${o.transform.action}`).join(",");
+  const releasedPii = [...released];
   return {
     recipient,
     deliver: decision.deliver,
     ops,
     transformedHeader,
-    releasedPii: [...released],
+    releasedPii,
+    releaseKeys: releasedPii.map((cls) => `${recipient}\u0000${cls}`),
     quotaLimits: decision.quotaLimits,
     signature: tokenised ? `${recipient}|${transformedHeader}` : transformedHeader,
     actionCounts: [...counts.values()],

@@ -8,16 +8,21 @@ import type { FieldTransform } from "./transform.js";
 
 const STAR = "*";
 
+/** Any UTF-16 surrogate: a string without one has one code point per code unit. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** Hides all but `keepStart` leading and `keepEnd` trailing characters, hiding at least `minHidden`. */
 export function maskMiddle(s: string, keepStart: number, keepEnd: number, minHidden: number): string {
-  const chars = Array.from(s);
-  const n = chars.length;
+  // Characters are code points; most values (digits, CJK names) have no surrogates, and are cut as strings.
+  const chars = SURROGATE.test(s) ? Array.from(s) : undefined;
+  const n = chars === undefined ? s.length : chars.length;
   if (n === 0) return s;
   const hide = Math.min(n, Math.max(minHidden, n - keepStart - keepEnd));
   let visible = n - hide;
   const end = Math.min(keepEnd, Math.max(0, visible - keepStart));
   visible -= end;
   const start = Math.min(keepStart, visible);
+  if (chars === undefined) return s.slice(0, start) + STAR.repeat(n - start - end) + s.slice(n - end);
   return chars.slice(0, start).join("") + STAR.repeat(n - start - end) + chars.slice(n - end).join("");
 }
 

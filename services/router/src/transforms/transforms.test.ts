@@ -94,6 +94,23 @@ describe("maskMiddle and the generic mask", () => {
     expect(maskMiddle("abcdefghij", 2, 2, 8)).toBe("ab********");
   });
 
+  it("property: cuts by code point, with or without characters outside the BMP (string fast path = reference)", () => {
+    const reference = (s: string, keepStart: number, keepEnd: number, minHidden: number): string => {
+      const chars = Array.from(s);
+      const n = chars.length;
+      if (n === 0) return s;
+      const hide = Math.min(n, Math.max(minHidden, n - keepStart - keepEnd));
+      const end = Math.min(keepEnd, Math.max(0, n - hide - keepStart));
+      const start = Math.min(keepStart, n - hide - end);
+      return chars.slice(0, start).join("") + "*".repeat(n - start - end) + chars.slice(n - end).join("");
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme-ascii" })), fc.nat({ max: 12 }), fc.nat({ max: 12 }), fc.nat({ max: 12 }), (s, a, b, m) => {
+        expect(maskMiddle(s, a, b, m)).toBe(reference(s, a, b, m));
+      }),
+    );
+  });
+
   it("the generic mask shows only the first (and on long values the last) character", () => {
     expect(maskGeneric("S12345")).toBe("S*****");
     expect(maskGeneric("EMP-20231107")).toBe("E**********7");
