@@ -9,3 +9,4 @@ export * from "./topics.js";
 export * from "./policy-bundle.js";
 export * from "./schema-check.js";
 export * from "./signing.js";
+export * from "./partitioner.js";

@@ -1,7 +1,8 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
-import { Kafka, logLevel, Partitioners, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
+import { keyPartitioner } from "./partitioner.js";
 
 function pinoLogCreator(log: Logger): logCreator {
   return () => ({ level, log: entry }) => {
@@ -69,7 +70,7 @@ export function idempotentProducer(kafka: Kafka, opts: Omit<ProducerConfig, "ide
     maxInFlightRequests: 1,
     ...opts,
     idempotent: true,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: keyPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
   });
 }
