@@ -118,18 +118,22 @@ async function main(): Promise<void> {
     copies: xs.length,
     ms: { p50: q(xs, 0.5), p99: q(xs, 0.99), p999: q(xs, 0.999), max: xs[xs.length - 1] },
   };
+  // Keep one result per target rate, so a run at another rate adds a row instead of replacing the table.
+  const file = join(HERE, "results", "latency.json");
+  const previous = existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { runs?: (typeof result)[] }).runs ?? []) : [];
+  const runs = [...previous.filter((r) => r.targetRate !== RATE), result].sort((a, b) => a.targetRate - b.targetRate);
   const md = [
-    `### Latency, publisher → subscriber, at ${RATE} events/s (achieved ${result.achievedRate}/s) for ${DURATION / 1000} s`,
+    "### Latency, publisher → subscriber (read_committed), router in its own process",
     "",
-    `Run ${result.at} on ${result.machine.cores} cores, Node ${result.machine.node}; router in its own process; read_committed subscribers; ${xs.length} delivered copies measured after a ${WARMUP / 1000} s warm-up.`,
+    `2 cores shared by the broker, the registry, the router and the benchmark (publisher + subscriber) process; Node ${result.machine.node}. Measured after a ${WARMUP / 1000} s warm-up.`,
     "",
-    "| p50 | p99 | p999 | max |",
-    "| ---: | ---: | ---: | ---: |",
-    `| ${result.ms.p50.toFixed(1)} ms | ${result.ms.p99.toFixed(1)} ms | ${result.ms.p999.toFixed(1)} ms | ${result.ms.max!.toFixed(1)} ms |`,
+    "| target events/s | achieved | run | copies measured | p50 | p99 | p999 | max |",
+    "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ...runs.map((r) => `| ${r.targetRate} | ${r.achievedRate} | ${r.at} | ${r.copies} | ${r.ms.p50.toFixed(1)} ms | ${r.ms.p99.toFixed(1)} ms | ${r.ms.p999.toFixed(1)} ms | ${r.ms.max!.toFixed(1)} ms |`),
     "",
   ].join("\n");
   mkdirSync(join(HERE, "results"), { recursive: true });
-  writeFileSync(join(HERE, "results", "latency.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ runs }, null, 2)}\n`);
   writeFileSync(join(HERE, "results", "latency.md"), md);
   process.stdout.write(`${md}\n`);
   process.exit(0);

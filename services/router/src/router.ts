@@ -108,7 +108,7 @@ export class Router {
     await this.policySource.start();
     await this.waitForPolicy();
 
-    const consumer = kafka.consumer({ groupId: config.router.groupId, readUncommitted: false, maxWaitTimeInMs: 50, sessionTimeout: config.router.sessionTimeoutMs, heartbeatInterval: Math.min(3000, config.router.sessionTimeoutMs / 3) });
+    const consumer = kafka.consumer({ groupId: config.router.groupId, readUncommitted: false, maxWaitTimeInMs: config.router.fetchMaxWaitMs, sessionTimeout: config.router.sessionTimeoutMs, heartbeatInterval: Math.min(3000, config.router.sessionTimeoutMs / 3) });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // New assignment: every partition's producer is re-initialised before its next batch (fencing zombies).

@@ -37,6 +37,7 @@ export interface Config {
     readonly quotaWarnRatio: number;
     readonly partitionsConcurrently: number;
     readonly sessionTimeoutMs: number;
+    readonly fetchMaxWaitMs: number;
   };
   readonly masks: MaskConfig;
   readonly metricsPort: number;
@@ -178,6 +179,7 @@ export function loadConfig(env: Env = process.env): Config {
       quotaWarnRatio: ratio(env, "PX_QUOTA_WARN_RATIO", 0.8),
       partitionsConcurrently: int(env, "PX_ROUTER_PARTITIONS_CONCURRENTLY", 4, 1, 1024),
       sessionTimeoutMs: int(env, "PX_ROUTER_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
+      fetchMaxWaitMs: int(env, "PX_ROUTER_FETCH_MAX_WAIT_MS", 20, 0, 5_000),
     },
     masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },
     metricsPort: int(env, "PX_METRICS_PORT", 9464, 0, 65535),
