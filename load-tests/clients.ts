@@ -37,6 +37,7 @@ import { PartyPublisher } from "../services/sdk/src/publisher.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
+import { wholeNumber } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(HERE, "results");
@@ -58,14 +59,6 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function wholeNumber(name: string, v: string | undefined, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be a whole number from ${min} to ${max}, got '${v}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const N = wholeNumber("events", args.events, 1, 2_000_000);
 const ROUNDS = wholeNumber("rounds", args.rounds, 1, 10);

@@ -30,6 +30,7 @@ import type { RecipientPlan } from "../services/router/src/policy/plan.js";
 import { avroTypeOf, prepareEvent } from "../services/sdk/src/validate.js";
 import { EVENT_TYPES, loadConfig, schemaJson, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
 import { generateLoad, MARKETPLACES, publisherOf, PUBLISHERS } from "./generate.js";
+import { wholeNumber } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(HERE, "results");
@@ -54,14 +55,6 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function wholeNumber(name: string, v: string | undefined, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be a whole number from ${min} to ${max}, got '${v}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const N = wholeNumber("events", args.events, 1, 5_000_000);
 const BATCH = wholeNumber("batch", args.batch, 1, 100_000);

@@ -22,6 +22,7 @@ import { publishBundle } from "../services/policy-build/src/publish.js";
 import { envOf, policyWasm, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
+import { wholeNumber } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -33,18 +34,10 @@ const { values: args } = parseArgs({
   },
   strict: true,
 });
-const num = (name: string, v: string | undefined, min: number, max: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be a whole number from ${min} to ${max}`);
-    process.exit(2);
-  }
-  return n;
-};
-const ROUTERS = num("routers", args.routers, 1, 8);
-const VERSIONS = num("versions", args.versions, 2, 200);
-const RATE = num("rate", args.rate, 0, 100_000);
-const INTERVAL = num("interval-ms", args["interval-ms"], 100, 60_000);
+const ROUTERS = wholeNumber("routers", args.routers, 1, 8);
+const VERSIONS = wholeNumber("versions", args.versions, 2, 200);
+const RATE = wholeNumber("rate", args.rate, 0, 100_000);
+const INTERVAL = wholeNumber("interval-ms", args["interval-ms"], 100, 60_000);
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);

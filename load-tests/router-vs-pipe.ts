@@ -20,6 +20,7 @@ import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as 
 import { publishPolicy, startRouter, type RunningRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
+import { wholeNumber } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = join(HERE, "results");
@@ -42,14 +43,6 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-function wholeNumber(name: string, v: string | undefined, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be a whole number from ${min} to ${max}, got '${v}'`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const N = wholeNumber("events", args.events, 1, 5_000_000);
 const ROUNDS = wholeNumber("rounds", args.rounds, 1, 20);

@@ -5,22 +5,20 @@
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliverySubscriber, PartyPublisher, type PolicyNotice } from "../services/sdk/src/index.js";
-import { createKafka, createLogger, createMetricsRegistry, loadSigner, loadVerifier } from "../services/shared/src/index.js";
-import { LedgerStore, verifyChain } from "../services/ledger/src/index.js";
-import { policyApi } from "../services/policy/src/http.js";
-import { PolicyService, type Proposal } from "../services/policy/src/service.js";
-import { Users } from "../services/policy/src/users.js";
+import { loadVerifier } from "../services/shared/src/index.js";
+import { verifyChain, type LedgerStore } from "../services/ledger/src/index.js";
+import type { PolicyService, Proposal } from "../services/policy/src/service.js";
 import { L1, L2, T1 } from "./fixtures.js";
-import { startRouter, type RunningRouter } from "./harness.js";
+import { startPolicyService, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";
 
 const config = testConfig("polsvc", { PX_DRY_RUN_EVENTS: "1000" });
-const log = createLogger("test", "warn");
 const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao", sf: "px-dev-key-sf-express", hivebox: "px-dev-key-hive-box", jd: "px-dev-key-jd", viewer: "px-dev-key-viewer" } as const;
 let service: PolicyService;
 let ledger: LedgerStore;
 let server: Server;
 let base: string;
+let stopService: (() => Promise<void>) | undefined;
 let router: RunningRouter;
 const applied: string[] = [];
 let clockOffset = 0;
@@ -34,13 +32,10 @@ async function call(key: string, method: string, path: string, body?: unknown): 
 const contract = (id: string): any => structuredClone((service.bundle(service.currentVersion()).data.contracts as Record<string, unknown>)[id]);
 
 beforeAll(async () => {
-  const kafka = createKafka(config, log);
-  const signer = loadSigner(config);
-  ledger = await LedgerStore.open({ config, kafka, log, signer });
-  service = await PolicyService.start({ config, kafka, log, signer, ledger, now: () => Date.now() + clockOffset });
-  server = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const running = await startPolicyService(config, () => Date.now() + clockOffset);
+  ({ service, ledger, server } = running);
+  stopService = running.stop;
+  base = running.url;
   router = await startRouter(config);
   router.router.onPolicyApplied((v) => applied.push(v));
   // Some traffic for the dry runs.
@@ -50,10 +45,8 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  server?.close();
   await router?.stop();
-  await service?.stop();
-  await ledger?.close();
+  await stopService?.();
 });
 
 describe("roles", () => {

@@ -8,22 +8,19 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka, createLogger, createMetricsRegistry, loadSigner } from "../../shared/src/index.js";
-import { LedgerStore } from "../../ledger/src/index.js";
-import { policyApi } from "../../policy/src/http.js";
-import { PolicyService } from "../../policy/src/service.js";
-import { Users } from "../../policy/src/users.js";
+import type { LedgerStore } from "../../ledger/src/index.js";
+import type { PolicyService } from "../../policy/src/service.js";
 import { PartyPublisher } from "../../sdk/src/index.js";
 import { L1 } from "../../../test/fixtures.js";
-import { envOf, startRouter, type RunningRouter } from "../../../test/harness.js";
+import { envOf, startPolicyService, startRouter, type RunningRouter } from "../../../test/harness.js";
 import { ROOT, testConfig } from "../../../test/helpers.js";
 
 const config = testConfig("pxcli", { PX_DRY_RUN_EVENTS: "200" });
-const log = createLogger("test", "warn");
 const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao", jd: "px-dev-key-jd", zto: "px-dev-key-zto", viewer: "px-dev-key-viewer" } as const;
 let service: PolicyService;
 let ledger: LedgerStore;
 let server: Server;
+let stopService: (() => Promise<void>) | undefined;
 let env: NodeJS.ProcessEnv;
 let dir: string;
 let router: RunningRouter | undefined;
@@ -47,12 +44,9 @@ function px(...args: string[]): Promise<Result> {
 }
 
 beforeAll(async () => {
-  const kafka = createKafka(config, log);
-  const signer = loadSigner(config);
-  ledger = await LedgerStore.open({ config, kafka, log, signer });
-  service = await PolicyService.start({ config, kafka, log, signer, ledger });
-  server = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const running = await startPolicyService(config);
+  ({ service, ledger, server } = running);
+  stopService = running.stop;
   const { PX_API_KEY: _ignored, ...inherited } = process.env;
   env = {
     ...inherited,
@@ -65,10 +59,8 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  server?.close();
   await router?.stop();
-  await service?.stop();
-  await ledger?.close();
+  await stopService?.();
 });
 
 describe("px policy", () => {
