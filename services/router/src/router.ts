@@ -3,47 +3,27 @@
  * consume → route → produce as one Kafka transaction (exactly once per entitled party).
  *
  * Fencing: kafkajs sends TxnOffsetCommit v0, so the group generation does not fence a zombie (no KIP-447).
- * Instead each input partition has its own transactional id; whoever routes a partition first initialises that
- * id (fencing any earlier holder and aborting its open transaction), then re-reads the committed offset and
- * skips what a zombie committed in the meantime.
+ * Instead each input partition has its own transactional id; whoever routes a partition first opens its sink,
+ * which initialises that id (fencing any earlier holder and aborting its open transaction), then re-reads the
+ * committed offset and skips what a zombie committed in the meantime. The Kafka client sits behind
+ * kafka-client/types.ts (PX_KAFKA_CLIENT picks kafkajs or @platformatic/kafka); this file uses neither directly.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
-import { ensureTopics, idempotentProducer, loadVerifier, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
+import { loadVerifier, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
 import { SchemaCatalog } from "./catalog.js";
 import { ActivePolicy, RouterCore, type BatchResult, type RawRecord } from "./core.js";
+import { createRouterKafka, type PartitionBatch, type PartitionSink, type RouterKafka, type TopicMessages } from "./kafka-client/index.js";
 import type { RouterMetrics } from "./metrics.js";
 import type { PolicyEngine } from "./policy/engine.js";
 import { PolicySource } from "./policy-source.js";
 import { QuotaTracker } from "./quota.js";
 
-/**
- * Records per produce call. kafkajs groups a call's records by partition in time quadratic in the records per
- * partition, which showed in the profile for large batches; a transaction may span several calls.
- */
-const SEND_CHUNK = 2000;
-
-export function* sendChunks<M>(topicMessages: readonly { topic: string; messages: M[] }[], size: number): Generator<{ topic: string; messages: M[] }[]> {
-  let chunk: { topic: string; messages: M[] }[] = [];
-  let n = 0;
-  for (const { topic, messages } of topicMessages) {
-    for (let i = 0; i < messages.length; ) {
-      const take = Math.min(size - n, messages.length - i);
-      chunk.push({ topic, messages: messages.slice(i, i + take) });
-      n += take;
-      i += take;
-      if (n === size) {
-        yield chunk;
-        chunk = [];
-        n = 0;
-      }
-    }
-  }
-  if (n > 0) yield chunk;
-}
+export { sendChunks } from "./kafka-client/index.js";
 
 export interface RouterDeps {
   readonly config: Config;
+  /** kafkajs: the policy source, and the router's control plane; the data path uses PX_KAFKA_CLIENT's client. */
   readonly kafka: Kafka;
   readonly redis: Redis;
   readonly log: Logger;
@@ -57,18 +37,16 @@ export class Router {
   private readonly core: RouterCore;
   private readonly quota: QuotaTracker;
   private readonly policySource: PolicySource;
-  private readonly producers = new Map<string, Promise<Producer>>();
+  private readonly sinks = new Map<string, Promise<PartitionSink>>();
   private readonly verified = new Set<string>();
   private readonly knownDeliveryTopics = new Set<string>();
-  private admin: Admin | undefined;
-  private consumer: Consumer | undefined;
+  private client: RouterKafka | undefined;
   private active: ActivePolicy | undefined;
   private policyWaiters: (() => void)[] = [];
   private readonly listeners: ((version: string) => void)[] = [];
   /** minute (ISO) → `party\u0000class` → records delivered carrying that class; reported for the ledger. */
   private readonly minuteCounts = new Map<string, Map<string, number>>();
   private countsTimer: NodeJS.Timeout | undefined;
-  private countsProducer: Producer | undefined;
 
   constructor(private readonly d: RouterDeps) {
     this.t = topics(d.config.topicPrefix);
@@ -94,49 +72,38 @@ export class Router {
 
   async start(): Promise<void> {
     const { config, kafka, log } = this.d;
-    this.admin = kafka.admin();
-    await this.admin.connect();
-    await ensureTopics(this.admin, config, [
+    const client = await createRouterKafka(config, kafka, log);
+    this.client = client;
+    await client.connect();
+    await client.ensureTopics([
       ...Object.values(this.t.raw).map((topic) => ({ topic })),
       { topic: this.t.deadLetter },
       { topic: this.t.policy, compacted: true, partitions: 1 },
       { topic: this.t.deliveryCounts, partitions: 1 },
     ]);
-    this.countsProducer = idempotentProducer(kafka);
-    await this.countsProducer.connect();
     this.countsTimer = setInterval(() => void this.flushCounts(false).catch((err: unknown) => log.warn({ err }, "delivery counts not reported; will retry")), 5_000);
     await this.policySource.start();
     await this.waitForPolicy();
 
-    const consumer = kafka.consumer({ groupId: config.router.groupId, readUncommitted: false, maxWaitTimeInMs: config.router.fetchMaxWaitMs, sessionTimeout: config.router.sessionTimeoutMs, heartbeatInterval: Math.min(3000, config.router.sessionTimeoutMs / 3) });
-    this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      // New assignment: every partition's producer is re-initialised before its next batch (fencing zombies).
+    client.onAssignmentChange(() => {
+      // New assignment: every partition's sink is re-opened (fencing zombies) before its next batch.
       this.verified.clear();
-      const old = [...this.producers.values()];
-      this.producers.clear();
-      for (const p of old) void p.then((x) => x.disconnect()).catch(() => undefined);
+      const old = [...this.sinks.values()];
+      this.sinks.clear();
+      for (const p of old) void p.then((x) => x.close()).catch(() => undefined);
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: Object.values(this.t.raw), fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.router.partitionsConcurrently,
-      eachBatch: (p) => this.onBatch(p),
-    });
-    log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId }, "router started");
+    await client.consume(Object.values(this.t.raw), (b) => this.onBatch(b));
+    log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId, kafkaClient: client.name }, "router started");
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.client?.stopConsuming();
     if (this.countsTimer) clearInterval(this.countsTimer);
     await this.flushCounts(true).catch((err: unknown) => this.d.log.warn({ err }, "delivery counts of the last minute not reported"));
-    await this.countsProducer?.disconnect();
     await this.policySource.stop();
-    await Promise.all([...this.producers.values()].map((p) => p.then((x) => x.disconnect()).catch(() => undefined)));
-    this.producers.clear();
-    await this.admin?.disconnect();
+    await Promise.all([...this.sinks.values()].map((p) => p.then((x) => x.close()).catch(() => undefined)));
+    this.sinks.clear();
+    await this.client?.close();
   }
 
   private async waitForPolicy(): Promise<void> {
@@ -152,8 +119,8 @@ export class Router {
   private async apply(engine: PolicyEngine): Promise<void> {
     const parties = Object.keys(engine.bundle.data.parties);
     const missing = parties.map((p) => this.t.deliver(p)).filter((t) => !this.knownDeliveryTopics.has(t));
-    if (missing.length > 0 && this.admin) {
-      await ensureTopics(this.admin, this.d.config, missing.map((topic) => ({ topic })));
+    if (missing.length > 0 && this.client) {
+      await this.client.ensureTopics(missing.map((topic) => ({ topic })));
       for (const t of missing) this.knownDeliveryTopics.add(t);
     }
     const prev = this.active?.version;
@@ -166,63 +133,52 @@ export class Router {
     for (const l of this.listeners) l(engine.version);
   }
 
-  private producerFor(topic: string, partition: number): Promise<Producer> {
-    const id = `${this.d.config.router.groupId}.${topic}.${partition}`;
-    let p = this.producers.get(id);
+  /** The partition's transactional sink; opening it fences any earlier holder of the partition's transactional id. */
+  private sinkFor(topic: string, partition: number): Promise<PartitionSink> {
+    const tp = `${topic}/${partition}`;
+    let p = this.sinks.get(tp);
     if (p === undefined) {
-      const producer = idempotentProducer(this.d.kafka, { transactionalId: id, transactionTimeout: 60_000 });
-      // kafkajs initialises the transactional id (fencing an earlier holder and aborting its open
-      // transaction) on the first transaction, not on connect: do it now, before the committed offset is read.
-      p = producer.connect().then(async () => {
-        const tx = await producer.transaction();
-        await tx.abort();
-        return producer;
-      });
-      p.catch(() => this.producers.delete(id));
-      this.producers.set(id, p);
+      p = this.client!.openSink(topic, partition);
+      p.catch(() => this.sinks.delete(tp));
+      this.sinks.set(tp, p);
     }
     return p;
   }
 
-  private async committedOffset(topic: string, partition: number): Promise<bigint> {
-    const res = await this.admin!.fetchOffsets({ groupId: this.d.config.router.groupId, topics: [topic] });
-    const o = res.find((r) => r.topic === topic)?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
-    return BigInt(o);
-  }
-
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  private async onBatch({ topic, partition, messages: batch, isStale }: PartitionBatch): Promise<void> {
+    if (isStale() || batch.length === 0) return;
     const t0 = performance.now();
-    const { topic, partition } = batch;
-    const producer = await this.producerFor(topic, partition);
-    let messages = batch.messages;
     const tp = `${topic}/${partition}`;
+    const sink = await this.sinkFor(topic, partition);
+    let messages = batch;
     if (!this.verified.has(tp)) {
       // After initialising the transactional id (which fenced any zombie), trust only the committed offset.
-      const committed = await this.committedOffset(topic, partition);
+      const committed = await this.client!.committedOffset(topic, partition);
       if (committed >= 0n) messages = messages.filter((m) => BigInt(m.offset) >= committed);
       this.verified.add(tp);
       if (messages.length === 0) return;
     }
-    const records: RawRecord[] = messages.map((m) => ({ topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers }));
+    const records: RawRecord[] = messages.map((m) => ({ topic, partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) }));
     await this.core.prepare(records);
     const policy = this.active!; // one version decides the whole batch
     const result = this.core.process(policy, records, this.quota);
     const last = messages[messages.length - 1]!.offset;
 
-    const tx = await producer.transaction();
+    const tx = await sink.begin();
     try {
-      const topicMessages = [...result.deliveries].map(([party, list]) => ({ topic: this.t.deliver(party), messages: list }));
+      const topicMessages: TopicMessages[] = [...result.deliveries].map(([party, list]) => ({ topic: this.t.deliver(party), messages: list }));
       if (result.deadLetters.length > 0) topicMessages.push({ topic: this.t.deadLetter, messages: result.deadLetters.map((d) => d.record) });
-      for (const chunk of sendChunks(topicMessages, SEND_CHUNK)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
-      await tx.sendOffsets({ consumerGroupId: this.d.config.router.groupId, topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
-      await tx.commit();
+      await tx.send(topicMessages);
+      await tx.commit((BigInt(last) + 1n).toString());
     } catch (err) {
       await tx.abort().catch(() => undefined);
+      // The sink may be fenced or in an unknown state: the next attempt re-opens it and re-reads the committed offset.
+      const dropped = this.sinks.get(tp);
+      this.sinks.delete(tp);
+      this.verified.delete(tp);
+      void dropped?.then((x) => x.close()).catch(() => undefined);
       throw err;
     }
-    resolveOffset(last);
-    await heartbeat();
     this.observe(topic, policy, result, t0);
     await this.quota.record(result.releases).catch((err: unknown) => this.d.log.error({ err }, "quota counters not updated (Redis); deliveries are committed, counts of this batch are lost"));
   }
@@ -231,7 +187,7 @@ export class Router {
   async flushCounts(all: boolean): Promise<void> {
     const current = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
     const due = [...this.minuteCounts.keys()].filter((m) => all || m < current);
-    if (due.length === 0 || !this.countsProducer) return;
+    if (due.length === 0 || !this.client) return;
     const messages = due.map((minute) => ({
       key: minute,
       value: JSON.stringify({
@@ -243,7 +199,7 @@ export class Router {
         }),
       }),
     }));
-    await this.countsProducer.send({ topic: this.t.deliveryCounts, acks: -1, messages });
+    await this.client.sendPlain(this.t.deliveryCounts, messages);
     for (const m of due) this.minuteCounts.delete(m);
   }
 

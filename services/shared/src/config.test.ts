@@ -99,6 +99,13 @@ describe("loadConfig: defaults for the local stack", () => {
 });
 
 describe("loadConfig: every bad value names its setting and the fix", () => {
+  it("PX_KAFKA_CLIENT: kafkajs by default, platformatic on request, anything else rejected", () => {
+    expect(loadConfig({}).router.kafkaClient).toBe("kafkajs");
+    expect(loadConfig({ PX_KAFKA_CLIENT: "Platformatic" }).router.kafkaClient).toBe("platformatic");
+    const err = expectRejected({ PX_KAFKA_CLIENT: "rdkafka" }, "PX_KAFKA_CLIENT", /kafkajs .*or platformatic/);
+    expect(err.message).toMatch(/'rdkafka' is not a supported Kafka client/);
+  });
+
   it.each([
     ["a host without a port", "localhost"],
     ["a URL instead of host:port", "kafka://broker:9092"],

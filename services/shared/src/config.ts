@@ -38,6 +38,8 @@ export interface Config {
     readonly partitionsConcurrently: number;
     readonly sessionTimeoutMs: number;
     readonly fetchMaxWaitMs: number;
+    /** The Kafka client the router consumes and produces with (services/router/src/kafka-client). */
+    readonly kafkaClient: "kafkajs" | "platformatic";
   };
   readonly masks: MaskConfig;
   readonly metricsPort: number;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
       partitionsConcurrently: int(env, "PX_ROUTER_PARTITIONS_CONCURRENTLY", 4, 1, 1024),
       sessionTimeoutMs: int(env, "PX_ROUTER_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
       fetchMaxWaitMs: int(env, "PX_ROUTER_FETCH_MAX_WAIT_MS", 20, 0, 5_000),
+      kafkaClient: kafkaClient(env),
     },
     masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },
     metricsPort: int(env, "PX_METRICS_PORT", 9464, 0, 65535),
@@ -207,6 +210,14 @@ function topicPrefix(env: Env): string {
   const v = str(env, "PX_TOPIC_PREFIX", "px");
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(v)) {
     throw new ConfigError("PX_TOPIC_PREFIX", `'${v}' has characters Kafka does not allow in topic names`, "use letters, digits, '.', '_' and '-' only");
+  }
+  return v;
+}
+
+function kafkaClient(env: Env): "kafkajs" | "platformatic" {
+  const v = str(env, "PX_KAFKA_CLIENT", "kafkajs").toLowerCase();
+  if (v !== "kafkajs" && v !== "platformatic") {
+    throw new ConfigError("PX_KAFKA_CLIENT", `'${v}' is not a supported Kafka client`, "set PX_KAFKA_CLIENT to kafkajs (the default) or platformatic, or unset it");
   }
   return v;
 }

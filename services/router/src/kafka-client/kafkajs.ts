@@ -1,0 +1,156 @@
+/**
+ * The router's Kafka client on kafkajs 2.2.4 (the default). kafkajs sends TxnOffsetCommit v0, so the group
+ * generation does not fence a zombie (no KIP-447): fencing rests on the per-partition transactional id that
+ * openSink() initialises.
+ */
+import type { Admin, Consumer, Kafka, Message, Producer } from "kafkajs";
+import { ensureTopics, idempotentProducer, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
+import { sendChunks } from "./chunks.js";
+import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, TopicMessages } from "./types.js";
+
+/**
+ * Records per produce call. kafkajs groups a call's records by partition in time quadratic in the records per
+ * partition, which showed in the profile for large batches; a transaction may span several calls.
+ */
+const SEND_CHUNK = 2000;
+
+/** Admin, committed offsets and the plain producer: the control plane, on kafkajs for either client. */
+export class KafkajsControlPlane {
+  private admin: Admin | undefined;
+  private plain: Producer | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: Config,
+  ) {}
+
+  async connect(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.plain = idempotentProducer(this.kafka);
+    await this.plain.connect();
+  }
+
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    return ensureTopics(this.admin!, this.config, specs);
+  }
+
+  async sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void> {
+    await this.plain!.send({ topic, acks: -1, messages: [...messages] });
+  }
+
+  async committedOffset(topic: string, partition: number): Promise<bigint> {
+    const res = await this.admin!.fetchOffsets({ groupId: this.config.router.groupId, topics: [topic] });
+    const o = res.find((r) => r.topic === topic)?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
+    return BigInt(o);
+  }
+
+  async close(): Promise<void> {
+    await this.plain?.disconnect();
+    await this.admin?.disconnect();
+  }
+}
+
+class KafkajsSink implements PartitionSink {
+  constructor(
+    private readonly producer: Producer,
+    private readonly groupId: string,
+    private readonly topic: string,
+    private readonly partition: number,
+  ) {}
+
+  async begin(): Promise<PartitionTransaction> {
+    const tx = await this.producer.transaction();
+    const { groupId, topic, partition } = this;
+    return {
+      async send(topicMessages: readonly TopicMessages[]) {
+        for (const chunk of sendChunks(topicMessages, SEND_CHUNK)) await tx.sendBatch({ topicMessages: chunk as { topic: string; messages: Message[] }[], acks: -1 });
+      },
+      async commit(nextOffset: string) {
+        await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }] });
+        await tx.commit();
+      },
+      abort: () => tx.abort(),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+export class KafkajsRouterKafka implements RouterKafka {
+  readonly name = "kafkajs" as const;
+  private readonly control: KafkajsControlPlane;
+  private consumer: Consumer | undefined;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.control = new KafkajsControlPlane(kafka, config);
+  }
+
+  connect(): Promise<void> {
+    return this.control.connect();
+  }
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    return this.control.ensureTopics(specs);
+  }
+  sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void> {
+    return this.control.sendPlain(topic, messages);
+  }
+  committedOffset(topic: string, partition: number): Promise<bigint> {
+    return this.control.committedOffset(topic, partition);
+  }
+  onAssignmentChange(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  async openSink(topic: string, partition: number): Promise<PartitionSink> {
+    const producer = idempotentProducer(this.kafka, { transactionalId: `${this.config.router.groupId}.${topic}.${partition}`, transactionTimeout: 60_000 });
+    await producer.connect();
+    // kafkajs initialises the transactional id (fencing an earlier holder and aborting its open transaction)
+    // on the first transaction, not on connect: do it now, before the caller reads the committed offset.
+    try {
+      await (await producer.transaction()).abort();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    return new KafkajsSink(producer, this.config.router.groupId, topic, partition);
+  }
+
+  async consume(topics: readonly string[], handler: BatchHandler): Promise<void> {
+    const r = this.config.router;
+    const consumer = this.kafka.consumer({ groupId: r.groupId, readUncommitted: false, maxWaitTimeInMs: r.fetchMaxWaitMs, sessionTimeout: r.sessionTimeoutMs, heartbeatInterval: Math.min(3000, r.sessionTimeoutMs / 3) });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const l of this.listeners) l();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: r.partitionsConcurrently,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        await handler({ topic: batch.topic, partition: batch.partition, messages: batch.messages, isStale: () => !isRunning() || isStale() });
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        await heartbeat();
+      },
+    });
+    this.log.debug({ client: this.name }, "consuming");
+  }
+
+  async stopConsuming(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+
+  close(): Promise<void> {
+    return this.control.close();
+  }
+}

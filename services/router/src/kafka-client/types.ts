@@ -1,0 +1,80 @@
+/**
+ * What the router needs from a Kafka client, and nothing more. router.ts talks only to this; kafkajs.ts and
+ * platformatic.ts implement it, and index.ts picks one from the configuration (PX_KAFKA_CLIENT).
+ */
+import type { TopicSpec } from "../../../shared/src/index.js";
+
+/** Record headers as the router builds and reads them (the shape of kafkajs's IHeaders). */
+export type RecordHeaders = { [key: string]: Buffer | string | (Buffer | string)[] | undefined };
+
+/** One consumed raw record. Offsets and timestamps are decimal strings. */
+export interface InRecord {
+  readonly offset: string;
+  readonly timestamp: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: RecordHeaders;
+}
+
+/** One record to produce; the partition follows from the key (Java-compatible murmur2). */
+export interface OutRecord {
+  readonly key: Buffer | string | null;
+  readonly value: Buffer;
+  readonly headers: RecordHeaders;
+}
+
+export interface TopicMessages {
+  readonly topic: string;
+  readonly messages: readonly OutRecord[];
+}
+
+/** Consecutive records of one input partition, in offset order. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly InRecord[];
+  /** True once this consumer no longer owns the partition (or the batch predates the current assignment). */
+  isStale(): boolean;
+}
+
+/** One open transaction of an input partition's sink. */
+export interface PartitionTransaction {
+  /** Adds records to the transaction (the implementation splits them into calls the broker accepts). */
+  send(topicMessages: readonly TopicMessages[]): Promise<void>;
+  /** Puts the group's offset for the input partition (`nextOffset`, i.e. last handled + 1) in the transaction and commits it. */
+  commit(nextOffset: string): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/**
+ * The transactional producer of one input partition. Opening it initialises the partition's transactional id,
+ * which fences any earlier holder and aborts that holder's open transaction.
+ */
+export interface PartitionSink {
+  begin(): Promise<PartitionTransaction>;
+  close(): Promise<void>;
+}
+
+/** Called for each batch; resolving marks the batch handled, rejecting leaves it to be delivered again. */
+export type BatchHandler = (batch: PartitionBatch) => Promise<void>;
+
+export interface RouterKafka {
+  readonly name: "kafkajs" | "platformatic";
+  /** Connects what the control plane needs (admin, the plain producer). */
+  connect(): Promise<void>;
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** Non-transactional, idempotent send (acks all) of small keyed string records. */
+  sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void>;
+  /** Opens (and fences) the transactional sink of an input partition; id `${groupId}.${topic}.${partition}`. */
+  openSink(topic: string, partition: number): Promise<PartitionSink>;
+  /** The group's committed offset of a partition, -1 when none. */
+  committedOffset(topic: string, partition: number): Promise<bigint>;
+  /** `fn` runs whenever this member's assignment may have changed; every partition must be re-fenced before its next batch. */
+  onAssignmentChange(fn: () => void): void;
+  /** Joins the group, subscribes from the beginning (read_committed) and hands over per-partition batches until close(). */
+  consume(topics: readonly string[], handler: BatchHandler): Promise<void>;
+  /** Leaves the group; no handler runs after it resolves. */
+  stopConsuming(): Promise<void>;
+  /** Closes the control plane (after stopConsuming; sinks are closed by their owner). */
+  close(): Promise<void>;
+}
