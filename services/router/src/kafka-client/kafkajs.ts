@@ -14,14 +14,19 @@ import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, To
  */
 const SEND_CHUNK = 2000;
 
-/** Admin, committed offsets and the plain producer: the control plane, on kafkajs for either client. */
-export class KafkajsControlPlane {
+/**
+ * Admin, committed offsets, the plain producer and assignment listeners: the part of the router's Kafka client
+ * that stays on kafkajs whichever client consumes and produces the hot path. Both clients extend it.
+ */
+export abstract class KafkajsControlPlane {
   private admin: Admin | undefined;
   private plain: Producer | undefined;
+  protected readonly listeners: (() => void)[] = [];
 
   constructor(
-    private readonly kafka: Kafka,
-    private readonly config: Config,
+    protected readonly kafka: Kafka,
+    protected readonly config: Config,
+    protected readonly log: Logger,
   ) {}
 
   async connect(): Promise<void> {
@@ -43,6 +48,10 @@ export class KafkajsControlPlane {
     const res = await this.admin!.fetchOffsets({ groupId: this.config.router.groupId, topics: [topic] });
     const o = res.find((r) => r.topic === topic)?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
     return BigInt(o);
+  }
+
+  onAssignmentChange(fn: () => void): void {
+    this.listeners.push(fn);
   }
 
   async close(): Promise<void> {
@@ -79,35 +88,9 @@ class KafkajsSink implements PartitionSink {
   }
 }
 
-export class KafkajsRouterKafka implements RouterKafka {
+export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKafka {
   readonly name = "kafkajs" as const;
-  private readonly control: KafkajsControlPlane;
   private consumer: Consumer | undefined;
-  private readonly listeners: (() => void)[] = [];
-
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly config: Config,
-    private readonly log: Logger,
-  ) {
-    this.control = new KafkajsControlPlane(kafka, config);
-  }
-
-  connect(): Promise<void> {
-    return this.control.connect();
-  }
-  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    return this.control.ensureTopics(specs);
-  }
-  sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void> {
-    return this.control.sendPlain(topic, messages);
-  }
-  committedOffset(topic: string, partition: number): Promise<bigint> {
-    return this.control.committedOffset(topic, partition);
-  }
-  onAssignmentChange(fn: () => void): void {
-    this.listeners.push(fn);
-  }
 
   async openSink(topic: string, partition: number): Promise<PartitionSink> {
     const producer = idempotentProducer(this.kafka, { transactionalId: `${this.config.router.groupId}.${topic}.${partition}`, transactionTimeout: 60_000 });
@@ -148,9 +131,5 @@ export class KafkajsRouterKafka implements RouterKafka {
 
   async stopConsuming(): Promise<void> {
     await this.consumer?.disconnect();
-  }
-
-  close(): Promise<void> {
-    return this.control.close();
   }
 }

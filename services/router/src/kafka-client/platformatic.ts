@@ -106,10 +106,8 @@ class PlatformaticSink implements PartitionSink {
   }
 }
 
-export class PlatformaticRouterKafka implements RouterKafka {
+export class PlatformaticRouterKafka extends KafkajsControlPlane implements RouterKafka {
   readonly name = "platformatic" as const;
-  private readonly control: KafkajsControlPlane;
-  private readonly listeners: (() => void)[] = [];
   private consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   private loop: Promise<void> | undefined;
@@ -119,29 +117,6 @@ export class PlatformaticRouterKafka implements RouterKafka {
   /** topic\0partition → the offset this member committed last (records below it are old copies). */
   private readonly done = new Map<string, bigint>();
 
-  constructor(
-    kafka: Kafka,
-    private readonly config: Config,
-    private readonly log: Logger,
-  ) {
-    this.control = new KafkajsControlPlane(kafka, config);
-  }
-
-  connect(): Promise<void> {
-    return this.control.connect();
-  }
-  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    return this.control.ensureTopics(specs);
-  }
-  sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void> {
-    return this.control.sendPlain(topic, messages);
-  }
-  committedOffset(topic: string, partition: number): Promise<bigint> {
-    return this.control.committedOffset(topic, partition);
-  }
-  onAssignmentChange(fn: () => void): void {
-    this.listeners.push(fn);
-  }
 
   async openSink(topic: string, partition: number): Promise<PartitionSink> {
     const producer: TxProducer = new Producer<Part, Buffer, Part, Part>({
@@ -289,9 +264,5 @@ export class PlatformaticRouterKafka implements RouterKafka {
     await this.loop?.catch(() => undefined);
     await this.stream?.close().catch(() => undefined);
     await this.consumer?.close().catch(() => undefined);
-  }
-
-  close(): Promise<void> {
-    return this.control.close();
   }
 }
