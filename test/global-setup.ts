@@ -2,14 +2,49 @@
  * Integration tests run against the real local stack. When it is not up, start it (idempotent), so that
  * `npm test` passes on a fresh clone after `npm install`. Set PX_LOCAL_STACK=false to run against services
  * configured through the environment instead (e.g. an existing cluster).
+ *
+ * Then warm the broker up: a freshly started broker answers "coordinator loading / not available" to the
+ * first group and transactional requests while it creates its internal topics. One group join and one
+ * committed transaction here let every test start against a settled broker.
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { loadConfig } from "../services/shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, idempotentProducer, loadConfig } from "../services/shared/src/index.js";
 
-export default function setup(): void {
-  if (!loadConfig().manageLocalStack) return;
-  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-  execFileSync("bash", [join(root, "infra/local/stack.sh"), "up"], { stdio: "inherit", cwd: root });
+async function warmUp(): Promise<void> {
+  const config = loadConfig({ ...process.env, PX_TOPIC_PREFIX: `pxt.warmup${Date.now().toString(36)}`, PX_LOG_LEVEL: "error" });
+  const kafka = createKafka(config, createLogger("warmup", "error"));
+  const topic = `${config.topicPrefix}.t`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config, [{ topic, partitions: 1 }]);
+  await admin.disconnect();
+  const producer = idempotentProducer(kafka, { transactionalId: `${config.topicPrefix}.tx` });
+  await producer.connect();
+  const tx = await producer.transaction();
+  await tx.send({ topic, acks: -1, messages: [{ key: "k", value: "warm" }] });
+  await tx.commit();
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.g`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("broker warm-up: no record consumed within 60 s")), 60_000);
+    void consumer.run({
+      eachMessage: async () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+}
+
+export default async function setup(): Promise<void> {
+  if (loadConfig().manageLocalStack) {
+    const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+    execFileSync("bash", [join(root, "infra/local/stack.sh"), "up"], { stdio: "inherit", cwd: root });
+  }
+  await warmUp();
 }
