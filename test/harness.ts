@@ -10,11 +10,8 @@ import { publishBundle } from "../services/policy-build/src/publish.js";
 import { routerMetrics } from "../services/router/src/metrics.js";
 import { Router } from "../services/router/src/router.js";
 import { ROOT, until } from "./helpers.js";
-import type { Server } from "node:http";
-import { LedgerStore } from "../services/ledger/src/index.js";
-import { policyApi } from "../services/policy/src/http.js";
-import { PolicyService } from "../services/policy/src/service.js";
-import { Users } from "../services/policy/src/users.js";
+import { startPolicyService as startService, type RunningPolicyService } from "../services/policy/src/start.js";
+export type { RunningPolicyService };
 
 let wasm: Promise<Buffer> | undefined;
 /** The router policy compiled once per test process. */
@@ -117,33 +114,7 @@ export async function readAll(config: Config, topicList: readonly string[], opts
 
 export const deliverTopics = (config: Config, parties: readonly string[]): string[] => parties.map((p) => topics(config.topicPrefix).deliver(p));
 
-export interface RunningPolicyService {
-  readonly service: PolicyService;
-  readonly ledger: LedgerStore;
-  readonly server: Server;
-  /** Base URL of its HTTP API. */
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
 /** The policy service in-process with its ledger and HTTP API on a free port. */
-export async function startPolicyService(config: Config, now?: () => number): Promise<RunningPolicyService> {
-  const log = createLogger("policy-test", config.logLevel);
-  const kafka = createKafka(config, log);
-  const signer = loadSigner(config);
-  const ledger = await LedgerStore.open({ config, kafka, log, signer });
-  const service = await PolicyService.start({ config, kafka, log, signer, ledger, ...(now ? { now } : {}) });
-  const server = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  return {
-    service,
-    ledger,
-    server,
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    async stop() {
-      server.close();
-      await service.stop();
-      await ledger.close();
-    },
-  };
+export function startPolicyService(config: Config, now?: () => number): Promise<RunningPolicyService> {
+  return startService(config, createLogger("policy-test", config.logLevel), { port: 0, ...(now ? { now } : {}) });
 }

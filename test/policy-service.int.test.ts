@@ -2,7 +2,6 @@
  * The policy service against the real stack: roles, rejected submissions, the cutoff guardrails, dry runs,
  * notices, immediate regulator approval, rollback, and the ledger — with a router applying what it publishes.
  */
-import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliverySubscriber, PartyPublisher, type PolicyNotice } from "../services/sdk/src/index.js";
 import { loadVerifier } from "../services/shared/src/index.js";
@@ -16,7 +15,6 @@ const config = testConfig("polsvc", { PX_DRY_RUN_EVENTS: "1000" });
 const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao", sf: "px-dev-key-sf-express", hivebox: "px-dev-key-hive-box", jd: "px-dev-key-jd", viewer: "px-dev-key-viewer" } as const;
 let service: PolicyService;
 let ledger: LedgerStore;
-let server: Server;
 let base: string;
 let stopService: (() => Promise<void>) | undefined;
 let router: RunningRouter;
@@ -33,7 +31,7 @@ const contract = (id: string): any => structuredClone((service.bundle(service.cu
 
 beforeAll(async () => {
   const running = await startPolicyService(config, () => Date.now() + clockOffset);
-  ({ service, ledger, server } = running);
+  ({ service, ledger } = running);
   stopService = running.stop;
   base = running.url;
   router = await startRouter(config);

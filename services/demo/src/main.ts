@@ -14,12 +14,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DeliverySubscriber, PartyPublisher, type Delivery, type ParcelEventInput } from "../../sdk/src/index.js";
-import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, loadSigner, loadVerifier, type Config } from "../../shared/src/index.js";
-import { LedgerStore, verifyChain } from "../../ledger/src/index.js";
+import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, loadVerifier, type Config } from "../../shared/src/index.js";
+import { verifyChain } from "../../ledger/src/index.js";
 import type { Contract } from "../../policy/src/change.js";
-import { policyApi } from "../../policy/src/http.js";
-import { PolicyService } from "../../policy/src/service.js";
-import { Users } from "../../policy/src/users.js";
+import { startPolicyService } from "../../policy/src/start.js";
 import { routerMetrics } from "../../router/src/metrics.js";
 import { Router } from "../../router/src/router.js";
 import { LANES, lifecycle } from "./traffic.js";
@@ -65,12 +63,9 @@ async function main(): Promise<number> {
   const kafka = createKafka(config, log);
 
   say(`Starting the policy service; it compiles policies/ and publishes version 1 (topics under ${config.topicPrefix}.*)`);
-  const signer = loadSigner(config);
-  const ledger = await LedgerStore.open({ config, kafka, log, signer });
-  const service = await PolicyService.start({ config, kafka, log, signer, ledger });
-  const api = policyApi(service, Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
-  await new Promise<void>((ok) => api.listen(0, "127.0.0.1", ok));
-  const apiUrl = `http://127.0.0.1:${(api.address() as { port: number }).port}`;
+  const policy = await startPolicyService(config, log, { port: 0 });
+  const { service, ledger } = policy;
+  const apiUrl = policy.url;
   const call = async (key: string, method: string, path: string, body?: unknown): Promise<any> => {
     const res = await fetch(`${apiUrl}${path}`, { method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const out = (await res.json()) as { error?: string };
@@ -190,9 +185,7 @@ async function main(): Promise<number> {
   await Promise.all([...pubs.values()].map((p) => p.disconnect()));
   await Promise.all(subs.map((s) => s.disconnect()));
   await router.stop();
-  api.close();
-  await service.stop();
-  await ledger.close();
+  await policy.stop();
   redis.disconnect();
   return checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -7,13 +7,10 @@ export class KafkaKv<T> {
   private readonly map = new Map<string, T>();
   private producer: Producer | undefined;
 
-  private constructor(
-    private readonly kafka: Kafka,
-    readonly topic: string,
-  ) {}
+  private constructor(readonly topic: string) {}
 
   static async open<T>(kafka: Kafka, config: Config, topic: string): Promise<KafkaKv<T>> {
-    const kv = new KafkaKv<T>(kafka, topic);
+    const kv = new KafkaKv<T>(topic);
     const admin = kafka.admin();
     await admin.connect();
     let high: bigint;

@@ -1,8 +1,6 @@
 /** Policy service entry point: validates configuration, serves the API, publishes and schedules policies. */
-import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, loadSigner, type Config } from "../../shared/src/index.js";
-import { LedgerStore } from "../../ledger/src/index.js";
-import { policyApi } from "./http.js";
-import { PolicyService } from "./service.js";
+import { ConfigError, createLogger, loadConfig, type Config } from "../../shared/src/index.js";
+import { startPolicyService } from "./start.js";
 import { Users } from "./users.js";
 
 async function main(): Promise<void> {
@@ -19,19 +17,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger("policy", config.logLevel);
-  const kafka = createKafka(config, log);
-  const signer = loadSigner(config);
-  const ledger = await LedgerStore.open({ config, kafka, log, signer });
-  const service = await PolicyService.start({ config, kafka, log, signer, ledger });
-  const server = policyApi(service, users, log, createMetricsRegistry("policy"));
-  await new Promise<void>((ok) => server.listen(config.policyService.port, "127.0.0.1", ok));
-  const port = (server.address() as { port: number }).port;
-  log.info({ port, version: service.currentVersion(), keyId: signer.keyId }, "policy service listening");
-  process.stdout.write(`${JSON.stringify({ event: "policy_service_started", port, version: service.currentVersion() })}\n`);
+  const running = await startPolicyService(config, log, { users });
+  const port = (running.server.address() as { port: number }).port;
+  const version = running.service.currentVersion();
+  log.info({ port, version, keyId: running.keyId }, "policy service listening");
+  process.stdout.write(`${JSON.stringify({ event: "policy_service_started", port, version })}\n`);
   const stop = async () => {
-    server.close();
-    await service.stop();
-    await ledger.close();
+    await running.stop();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop());

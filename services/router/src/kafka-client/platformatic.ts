@@ -11,8 +11,7 @@
  * already committed are dropped.
  */
 import { compatibilityPartitioner, Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message, type MessagesStream, type SASLOptions } from "@platformatic/kafka";
-import type { Kafka } from "kafkajs";
-import type { Config, Logger, TopicSpec } from "../../../shared/src/index.js";
+import type { Config } from "../../../shared/src/index.js";
 import { sendChunks } from "./chunks.js";
 import { KafkajsControlPlane } from "./kafkajs.js";
 import type { BatchHandler, InRecord, OutRecord, PartitionBatch, PartitionSink, PartitionTransaction, RecordHeaders, RouterKafka, TopicMessages } from "./types.js";

@@ -1,0 +1,46 @@
+/** Wires the policy service together: its ledger, the service itself and its HTTP API, listening. */
+import type { Server } from "node:http";
+import { createKafka, createMetricsRegistry, loadSigner, type Config, type Logger } from "../../shared/src/index.js";
+import { LedgerStore } from "../../ledger/src/index.js";
+import { policyApi } from "./http.js";
+import { PolicyService } from "./service.js";
+import { Users } from "./users.js";
+
+export interface RunningPolicyService {
+  readonly service: PolicyService;
+  readonly ledger: LedgerStore;
+  readonly server: Server;
+  /** Base URL of its HTTP API. */
+  readonly url: string;
+  readonly keyId: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Port to listen on (0 picks a free one); defaults to PX_POLICY_PORT. */
+  readonly port?: number;
+  readonly users?: Users;
+  /** Clock, replaceable in tests. */
+  readonly now?: () => number;
+}
+
+export async function startPolicyService(config: Config, log: Logger, opts: StartOptions = {}): Promise<RunningPolicyService> {
+  const kafka = createKafka(config, log);
+  const signer = loadSigner(config);
+  const ledger = await LedgerStore.open({ config, kafka, log, signer });
+  const service = await PolicyService.start({ config, kafka, log, signer, ledger, ...(opts.now ? { now: opts.now } : {}) });
+  const server = policyApi(service, opts.users ?? Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
+  await new Promise<void>((ok) => server.listen(opts.port ?? config.policyService.port, "127.0.0.1", ok));
+  return {
+    service,
+    ledger,
+    server,
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    keyId: signer.keyId,
+    async stop() {
+      server.close();
+      await service.stop();
+      await ledger.close();
+    },
+  };
+}
