@@ -33,7 +33,7 @@ import {
   type MessageToProduce,
 } from "@platformatic/kafka";
 import type { Admin, IHeaders, Kafka, Message as KjsMessage, Producer as KjsProducer } from "kafkajs";
-import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";

@@ -22,12 +22,10 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-build/src/build.js";
-import { SchemaCatalog, type SchemaSource } from "../services/router/src/catalog.js";
-import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRecord } from "../services/router/src/core.js";
-import { PolicyEngine } from "../services/router/src/policy/engine.js";
-import type { RecipientPlan } from "../services/router/src/policy/plan.js";
-import { avroTypeOf, prepareEvent } from "../services/sdk/src/validate.js";
+import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
+import { PolicyEngine, SchemaCatalog, type RecipientPlan, type SchemaSource } from "../services/decision/src/index.js";
+import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRecord } from "../services/router/src/index.js";
+import { avroTypeOf, prepareEvent } from "../services/sdk/src/index.js";
 import { EVENT_TYPES, loadConfig, schemaJson, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
 import { generateLoad, MARKETPLACES, publisherOf, PUBLISHERS } from "./generate.js";
 import { wholeNumber } from "./args.js";
@@ -236,15 +234,17 @@ async function measure(scenario: string, fanout: number, cache: "on" | "off", en
 }
 
 /**
- * The router core as it is at a git revision, for a side-by-side run: services/router/src of that revision is
- * extracted to a temporary directory next to links to this tree's services/shared and node_modules, and
+ * The router core as it is at a git revision, for a side-by-side run: services/router/src of that revision (and
+ * services/decision/src, where the revision has it) is extracted to a temporary directory next to links to this tree's services/shared and node_modules, and
  * imported from there.
  */
 async function baselineVariant(rev: string, catalog: SchemaCatalog, settings: CoreSettings): Promise<Variant> {
   const dir = mkdtempSync(join(tmpdir(), "px-compute-baseline-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const repo = join(HERE, "..");
-  const archive = execFileSync("git", ["-C", repo, "archive", rev, "services/router/src"]);
+  const paths = ["services/router/src"];
+  if (execFileSync("git", ["-C", repo, "ls-tree", "--name-only", rev, "services/decision/src"]).length > 0) paths.push("services/decision/src");
+  const archive = execFileSync("git", ["-C", repo, "archive", rev, ...paths]);
   execFileSync("tar", ["-x", "-C", dir], { input: archive });
   symlinkSync(join(repo, "services", "shared"), join(dir, "services", "shared"));
   symlinkSync(join(repo, "node_modules"), join(dir, "node_modules"));

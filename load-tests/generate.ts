@@ -13,7 +13,7 @@
  * The events come back grouped by publishing party (the party each event names as its source), in lifecycle
  * order within each parcel, ready for PartyPublisher.publishMany.
  */
-import type { LockerEventInput, OrderCreatedInput, ParcelEventInput, TrackingEventInput, TrackingStatus } from "../services/sdk/src/types.js";
+import type { LockerEventInput, OrderCreatedInput, ParcelEventInput, TrackingEventInput, TrackingStatus } from "../services/sdk/src/index.js";
 
 export const MARKETPLACES = ["taobao", "jd"] as const;
 export const COURIERS = ["sf-express", "zto"] as const;

@@ -13,7 +13,7 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, HEADERS, topics } from "../services/shared/src/index.js";
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";

@@ -14,7 +14,7 @@
  * to the configured brokers and policy service, and stops by itself after the duration.
  */
 import { parseArgs } from "node:util";
-import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, idempotentProducer, loadConfig, topics } from "../services/shared/src/index.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
 

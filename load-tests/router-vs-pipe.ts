@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Config, type Logger } from "../services/shared/src/index.js";
 import { publishPolicy, startRouter, type RunningRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";

@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ChildProcess } from "node:child_process";
-import { PartyPublisher } from "../services/sdk/src/publisher.js";
+import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, topics, type Config } from "../services/shared/src/index.js";
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";

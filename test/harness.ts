@@ -5,12 +5,10 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { KafkaMessage } from "kafkajs";
 import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, topics, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
-import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-build/src/build.js";
-import { publishBundle } from "../services/policy-build/src/publish.js";
-import { routerMetrics } from "../services/router/src/metrics.js";
-import { Router } from "../services/router/src/router.js";
+import { compileWasm, loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
+import { routerMetrics, Router } from "../services/router/src/index.js";
 import { ROOT, until } from "./helpers.js";
-import { startPolicyService as startService, type RunningPolicyService } from "../services/policy/src/start.js";
+import { startPolicyService as startService, type RunningPolicyService } from "../services/policy/src/index.js";
 export type { RunningPolicyService };
 
 let wasm: Promise<Buffer> | undefined;

@@ -5,13 +5,9 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { DeliverySubscriber, PartyPublisher, type ParcelEventInput } from "../services/sdk/src/index.js";
-import { loadSigner, signBundle, type PolicyBundle } from "../services/shared/src/index.js";
-import { loadPolicyData, makeBundle } from "../services/policy-build/src/build.js";
-import { publishBundle } from "../services/policy-build/src/publish.js";
-import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking } from "../services/demo/src/contract-changes.js";
-import { LANES, lifecycle } from "../services/demo/src/traffic.js";
-import { checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "../services/demo/src/verify.js";
-import { createKafka, createLogger } from "../services/shared/src/index.js";
+import { loadSigner, signBundle, createKafka, createLogger, type PolicyBundle } from "../services/shared/src/index.js";
+import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
+import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking, LANES, lifecycle, checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "../services/demo/src/index.js";
 import { policyWasm, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";
 

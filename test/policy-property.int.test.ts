@@ -7,10 +7,9 @@
 import avro from "avsc";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadPolicyData, makeBundle } from "../services/policy-build/src/build.js";
-import { SchemaCatalog } from "../services/router/src/catalog.js";
-import { ActivePolicy, RouterCore, type RawRecord } from "../services/router/src/core.js";
-import { PolicyEngine } from "../services/router/src/policy/engine.js";
+import { loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
+import { PolicyEngine, SchemaCatalog } from "../services/decision/src/index.js";
+import { ActivePolicy, RouterCore, type RawRecord } from "../services/router/src/index.js";
 import { describeSchema, HEADERS, RegistryHttp, registerEventSchemas, schemaJson, sourceOf, topics, type EventType, type PolicyData, type SchemaInfo } from "../services/shared/src/index.js";
 import { policyWasm } from "./harness.js";
 import { testConfig } from "./helpers.js";

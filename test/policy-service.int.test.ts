@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeliverySubscriber, PartyPublisher, type PolicyNotice } from "../services/sdk/src/index.js";
 import { loadVerifier } from "../services/shared/src/index.js";
 import { verifyChain, type LedgerStore } from "../services/ledger/src/index.js";
-import type { PolicyService, Proposal } from "../services/policy/src/service.js";
+import type { PolicyService, Proposal } from "../services/policy/src/index.js";
 import { L1, L2, T1 } from "./fixtures.js";
 import { startPolicyService, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";

@@ -5,8 +5,8 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { DeliverySubscriber, PartyPublisher } from "../services/sdk/src/index.js";
-import { loadPolicyData } from "../services/policy-build/src/build.js";
-import { quotaKey, utcDay } from "../services/router/src/quota.js";
+import { loadPolicyData } from "../services/policy-build/src/index.js";
+import { quotaKey, utcDay } from "../services/router/src/index.js";
 import { O1 } from "./fixtures.js";
 import { publishPolicy, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig } from "./helpers.js";

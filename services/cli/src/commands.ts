@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DeliverySubscriber, type Delivery, type PolicyNotice } from "../../sdk/src/index.js";
 import { createKafka, createLogger, loadVerifier, verifierOf, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
 import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "../../ledger/src/index.js";
-import type { HistoryItem, Proposal } from "../../policy/src/service.js";
+import type { HistoryItem, Proposal } from "../../policy/src/index.js";
 import { changeFromOptions, type CommandSpec, type OptionValues } from "./args.js";
 import type { ApiClient } from "./client.js";
 import { CliError, EXIT, UsageError, type ExitCode } from "./exit.js";

@@ -1,7 +1,5 @@
 /** Plain-text rendering of the policy service's answers: tables, impact, dry run, proposals, history. */
-import type { Proposal, HistoryItem } from "../../policy/src/service.js";
-import type { FieldChange, Impact } from "../../policy/src/impact.js";
-import type { DryRunReport } from "../../policy/src/dryrun.js";
+import type { Proposal, HistoryItem, FieldChange, Impact, DryRunReport } from "../../policy/src/index.js";
 
 export const n = (x: number): string => x.toLocaleString("en-US");
 

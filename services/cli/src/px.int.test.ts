@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LedgerStore } from "../../ledger/src/index.js";
-import type { PolicyService } from "../../policy/src/service.js";
+import type { PolicyService } from "../../policy/src/index.js";
 import { PartyPublisher } from "../../sdk/src/index.js";
 import { L1 } from "../../../test/fixtures.js";
 import { envOf, startPolicyService, startRouter, type RunningRouter } from "../../../test/harness.js";

@@ -6,9 +6,7 @@
  *    that event and recipient, field by field, and the regulator's ceiling holds on every record.
  */
 import { describeSchema, schemaJson, type Config, type EventType, type PolicyBundle, type SchemaInfo } from "../../shared/src/index.js";
-import { validateDecision } from "../../router/src/policy/decision.js";
-import { PolicyEngine } from "../../router/src/policy/engine.js";
-import { makePlan } from "../../router/src/policy/plan.js";
+import { PolicyEngine, makePlan, validateDecision } from "../../decision/src/index.js";
 
 export interface Received {
   readonly party: string;

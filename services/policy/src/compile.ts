@@ -3,8 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PolicyBuildError } from "../../shared/src/index.js";
-import { compileWasm } from "../../policy-build/src/build.js";
-import { testPolicies, type PolicyTestReport } from "../../policy-build/src/opa-test.js";
+import { compileWasm, testPolicies, type PolicyTestReport } from "../../policy-build/src/index.js";
 import type { PolicySourceTree } from "./change.js";
 
 export interface CompileOutcome {

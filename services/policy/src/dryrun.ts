@@ -6,9 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { EVENT_TYPES, RegistryHttp, topics, type Config, type EventType } from "../../shared/src/index.js";
-import { SchemaCatalog } from "../../router/src/catalog.js";
-import type { DecisionEngine } from "../../router/src/policy/engine.js";
-import type { Decision } from "../../router/src/policy/decision.js";
+import { SchemaCatalog, type Decision, type DecisionEngine } from "../../decision/src/index.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
 
 export interface DryRunLine {

@@ -4,8 +4,7 @@
  * compared with the proposed one. Used for the diff, the cutoff guardrails and the floor check.
  */
 import { describeSchema, EVENT_TYPES, schemaJson, sourceOf, type EventType, type PolicyData, type SchemaInfo } from "../../shared/src/index.js";
-import { validateDecision, type Decision, type PolicyInput } from "../../router/src/policy/decision.js";
-import type { DecisionEngine } from "../../router/src/policy/engine.js";
+import { validateDecision, type Decision, type DecisionEngine, type PolicyInput } from "../../decision/src/index.js";
 
 export interface FieldChange {
   readonly party: string;

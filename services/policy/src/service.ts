@@ -24,9 +24,8 @@ import {
   type Signer,
   type Topics,
 } from "../../shared/src/index.js";
-import { buildBundle, makeBundle } from "../../policy-build/src/build.js";
-import { publishBundle } from "../../policy-build/src/publish.js";
-import { PolicyEngine } from "../../router/src/policy/engine.js";
+import { buildBundle, makeBundle, publishBundle } from "../../policy-build/src/index.js";
+import { PolicyEngine } from "../../decision/src/index.js";
 import type { LedgerEntry, LedgerStore } from "../../ledger/src/index.js";
 import { applyChange, contractSides, noticeMs, sourceOfBundle, touchesOnlyContracts, type PolicyChange } from "./change.js";
 import { compileAndTest } from "./compile.js";

@@ -1,11 +1,8 @@
 import type avro from "avsc";
 import { beforeEach, describe, expect, it } from "vitest";
 import { HEADERS, PolicyError, describeSchema, schemaJson, type EventType, type PartyInfo } from "../../shared/src/index.js";
-import { SchemaCatalog, type SchemaSource } from "./catalog.js";
+import { SchemaCatalog, transformFor, type DecisionEngine, type EvalResult, type FieldAction, type PolicyInput, type SchemaSource } from "../../decision/src/index.js";
 import { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type OutRecord, type QuotaView, type RawRecord } from "./core.js";
-import type { PolicyInput } from "./policy/decision.js";
-import type { DecisionEngine, EvalResult } from "./policy/engine.js";
-import { transformFor, type FieldAction } from "./transforms/index.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Test doubles: the registry lookup (id → schema JSON) and the policy engine.

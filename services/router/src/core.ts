@@ -5,11 +5,7 @@
 import avro from "avsc";
 import type { IHeaders } from "kafkajs";
 import { HEADERS, PolicyError, RejectedRecordError, sourceOf, type EventType, type FieldInfo, type RejectReason, type SchemaInfo } from "../../shared/src/index.js";
-import type { SchemaCatalog } from "./catalog.js";
-import { validateDecision, type PolicyInput } from "./policy/decision.js";
-import type { DecisionEngine } from "./policy/engine.js";
-import { makePlan, type RecipientPlan } from "./policy/plan.js";
-import type { TransformSettings } from "./transforms/index.js";
+import { makePlan, validateDecision, type DecisionEngine, type PolicyInput, type RecipientPlan, type SchemaCatalog, type TransformSettings } from "../../decision/src/index.js";
 
 export interface RawRecord {
   readonly topic: string;

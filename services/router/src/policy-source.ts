@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka } from "kafkajs";
 import { BundleRefusedError, bundleSignatureValid, parseBundle, ROUTER_POLICY_KEY, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
-import { PolicyEngine } from "./policy/engine.js";
+import { PolicyEngine } from "../../decision/src/index.js";
 
 export class PolicySource {
   private consumer: Consumer | undefined;

@@ -11,11 +11,10 @@
 import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
 import { loadVerifier, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
-import { SchemaCatalog } from "./catalog.js";
+import { SchemaCatalog, type PolicyEngine } from "../../decision/src/index.js";
 import { ActivePolicy, RouterCore, type BatchResult, type RawRecord } from "./core.js";
 import { createRouterKafka, type PartitionBatch, type PartitionSink, type RouterKafka, type TopicMessages } from "./kafka-client/index.js";
 import type { RouterMetrics } from "./metrics.js";
-import type { PolicyEngine } from "./policy/engine.js";
 import { PolicySource } from "./policy-source.js";
 import { QuotaTracker } from "./quota.js";
 

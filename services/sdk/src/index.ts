@@ -11,6 +11,6 @@ export {
   type SubscriberOptions,
   type PolicyNotice,
 } from "./subscriber.js";
-export { prepareEvent, prepareEvents, isValidPartyId, SOURCE_FIELD } from "./validate.js";
+export { prepareEvent, prepareEvents, isValidPartyId, avroTypeOf, SOURCE_FIELD } from "./validate.js";
 export * from "./types.js";
 export { ValidationError, DependencyError, PxError } from "../../shared/src/index.js";

@@ -2,8 +2,8 @@
  * What the router asks the policy and how it checks the answer. A decision that is not exactly of this shape
  * is a policy error: the router fails closed.
  */
-import { PolicyError, type EventType, type FieldInfo } from "../../../shared/src/index.js";
-import { FIELD_ACTIONS, type FieldAction } from "../transforms/index.js";
+import { PolicyError, type EventType, type FieldInfo } from "../../shared/src/index.js";
+import { FIELD_ACTIONS, type FieldAction } from "./transforms/index.js";
 
 export interface PolicyInput {
   readonly event: { readonly type: EventType; readonly source: string; readonly platform: string | null; readonly courier: string | null; readonly locker: string | null };

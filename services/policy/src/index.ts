@@ -1,0 +1,6 @@
+/** The policy service: proposals, approvals, notice periods, signed bundles and the ledger, over HTTP. */
+export * from "./start.js";
+export * from "./service.js";
+export * from "./change.js";
+export * from "./impact.js";
+export * from "./dryrun.js";
