@@ -10,10 +10,11 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { createKafka, createLogger, ensureTopics, idempotentProducer, loadConfig } from "../services/shared/src/index.js";
+import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig } from "../services/shared/src/index.js";
+import { TEST_TOPIC_ROOT, testTopicPrefix } from "./helpers.js";
 
 async function warmUp(): Promise<void> {
-  const config = loadConfig({ ...process.env, PX_TOPIC_PREFIX: `pxt.warmup${Date.now().toString(36)}`, PX_LOG_LEVEL: "error" });
+  const config = loadConfig({ ...process.env, PX_TOPIC_PREFIX: `${testTopicPrefix()}warmup`, PX_LOG_LEVEL: "error" });
   const kafka = createKafka(config, createLogger("warmup", "error"));
   const topic = `${config.topicPrefix}.t`;
   const admin = kafka.admin();
@@ -41,10 +42,32 @@ async function warmUp(): Promise<void> {
   await consumer.disconnect();
 }
 
-export default async function setup(): Promise<void> {
-  if (loadConfig().manageLocalStack) {
+/** Deletes test topics: those of this run, or (on the local stack) every test run's that an interrupted run left. */
+async function deleteTestTopics(prefix: string): Promise<void> {
+  const log = createLogger("test-cleanup", "error");
+  const admin = createKafka(loadConfig({ ...process.env, PX_LOG_LEVEL: "error" }), log).admin();
+  await admin.connect();
+  try {
+    const gone = await deleteTopicsWithPrefix(admin, prefix);
+    if (gone.length > 0) process.stdout.write(`[test] deleted ${gone.length} test topics under ${prefix}\n`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Every test file's topics live under one prefix per run (PX_TEST_RUN, inherited by the test workers), and the
+ * teardown deletes them, so runs do not pile partitions up on the broker.
+ */
+export default async function setup(): Promise<() => Promise<void>> {
+  process.env.PX_TEST_RUN ??= `r${Date.now().toString(36)}`;
+  const local = loadConfig().manageLocalStack;
+  if (local) {
     const root = join(dirname(fileURLToPath(import.meta.url)), "..");
     execFileSync("bash", [join(root, "infra/local/stack.sh"), "up"], { stdio: "inherit", cwd: root });
+    // Only on the stack this project runs: on a shared cluster another run's topics may be in use.
+    await deleteTestTopics(TEST_TOPIC_ROOT);
   }
   await warmUp();
+  return () => deleteTestTopics(testTopicPrefix());
 }

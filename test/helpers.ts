@@ -9,10 +9,15 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const STACK = join(ROOT, "infra/local/stack.sh");
 export const run = promisify(execFile);
 
+/** Every test topic starts with this; the run's own topics with testTopicPrefix(). */
+export const TEST_TOPIC_ROOT = "pxt.";
+/** The topic prefix of this test run (set by the global setup), under which it deletes its topics at the end. */
+export const testTopicPrefix = (): string => `${TEST_TOPIC_ROOT}${process.env.PX_TEST_RUN ?? "adhoc"}.`;
+
 /** Configuration pointing at the stack, with topics and consumer groups unique to this test run. */
 export function testConfig(name: string, extra: Record<string, string> = {}): Config {
   const id = `${name}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-  return loadConfig({ ...process.env, NODE_ENV: "test", PX_LOG_LEVEL: process.env.PX_LOG_LEVEL ?? "warn", PX_TOPIC_PREFIX: `pxt.${id}`, PX_ROUTER_GROUP: `pxt-router-${id}`, PX_TOPIC_PARTITIONS: "3", PX_METRICS_PORT: "0", ...extra });
+  return loadConfig({ ...process.env, NODE_ENV: "test", PX_LOG_LEVEL: process.env.PX_LOG_LEVEL ?? "warn", PX_TOPIC_PREFIX: `${testTopicPrefix()}${id}`, PX_ROUTER_GROUP: `pxt-router-${id}`, PX_TOPIC_PARTITIONS: "3", PX_METRICS_PORT: "0", ...extra });
 }
 
 export async function stack(...args: string[]): Promise<{ code: number; out: string }> {

@@ -32,8 +32,6 @@ export interface RecipientPlan {
   /** Per (class, action): how many fields of that kind one delivery carries; for metrics. */
   readonly actionCounts: readonly { readonly dataClass: string; readonly action: FieldAction; readonly n: number }[];
   readonly rules: readonly string[];
-  /** Deliveries made under this plan since the metrics were last flushed. */
-  delivered: number;
 }
 
 export function makePlan(recipient: string, decision: Decision, fields: readonly FieldInfo[], settings: TransformSettings): RecipientPlan {
@@ -73,6 +71,5 @@ export function makePlan(recipient: string, decision: Decision, fields: readonly
     signature: tokenised ? `${recipient}|${transformedHeader}` : transformedHeader,
     actionCounts: [...counts.values()],
     rules: decision.reasons,
-    delivered: 0,
   };
 }

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import kafkajs, { type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
-import { DependencyError, idempotentProducer, PxError, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
+import { DependencyError, idempotentProducer, PxError, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft, LedgerEntry } from "./entry.js";
 import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError, LedgerReadOnlyError, LedgerTopicError } from "./errors.js";
@@ -68,9 +68,9 @@ function isFencing(err: unknown): boolean {
 }
 
 async function ensureLedgerTopic(admin: Admin, config: Config, topic: string): Promise<void> {
-  if (!(await admin.listTopics()).includes(topic)) {
+  if (!(await whenReady("list topics", () => admin.listTopics())).includes(topic)) {
     try {
-      await admin.createTopics({
+      await whenReady("create the ledger topic", () => admin.createTopics({
         waitForLeaders: true,
         topics: [
           {
@@ -80,12 +80,13 @@ async function ensureLedgerTopic(admin: Admin, config: Config, topic: string): P
             configEntries: Object.entries(REQUIRED_CONFIG).map(([name, value]) => ({ name, value })),
           },
         ],
-      });
+      }));
     } catch (err) {
       // Another process may have created it between list and create.
       if (!(await admin.listTopics()).includes(topic)) throw err;
     }
   }
+  await waitForTopics(admin, [topic]);
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   const partitions = meta.topics[0]?.partitions.length ?? 0;
   if (partitions !== 1) {

@@ -2,7 +2,8 @@ import type avro from "avsc";
 import { beforeEach, describe, expect, it } from "vitest";
 import { HEADERS, PolicyError, describeSchema, schemaJson, type EventType, type PartyInfo } from "../../shared/src/index.js";
 import { SchemaCatalog, transformFor, type DecisionEngine, type EvalResult, type FieldAction, type PolicyInput, type SchemaSource } from "../../decision/src/index.js";
-import { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type OutRecord, type QuotaView, type RawRecord } from "./core.js";
+import { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type QuotaView } from "./core.js";
+import type { OutRecord, RawRecord } from "./records.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Test doubles: the registry lookup (id → schema JSON) and the policy engine.
@@ -436,7 +437,7 @@ describe("RouterCore: policy errors fail closed", () => {
     const bad = rawOrder();
     const out = await run(new ActivePolicy(engine), [bad]);
     expect(out.deliveries.size).toBe(0);
-    expect(out.plansUsed.size).toBe(0);
+    expect(out.planCounts.size).toBe(0);
     expect(out.releases.size).toBe(0);
     expect(out.deadLetters).toHaveLength(1);
     expect(out.deadLetters[0]!.reason).toBe("policy_error");
@@ -519,6 +520,22 @@ describe("RouterCore: releases", () => {
     expect(out.releases.get("zto\u0000pii.phone")).toEqual({ recipient: "zto", dataClass: "pii.phone", n: 3, limit: 5_000_000 });
   });
 
+  it("counts belong to the batch: routing a batch again (a retry after an abort) counts it once per result", async () => {
+    const engine = new FakeEngine((input) => (input.recipient === "zto" || input.recipient === "jd" ? byClass(input, ALL_KEEP) : NO_DELIVERY));
+    const policy = new ActivePolicy(engine);
+    const batch = [rawOrder(), rawOrder({ courier: "sf-express" })];
+    const first = await run(policy, batch);
+    const retried = await run(policy, batch);
+    const counts = (r: BatchResult) => {
+      const by = new Map<string, number>();
+      for (const [p, n] of r.planCounts) by.set(p.recipient, (by.get(p.recipient) ?? 0) + n);
+      return [...by].sort();
+    };
+    expect(counts(first)).toEqual([["jd", 2], ["zto", 2]]);
+    expect(counts(retried)).toEqual(counts(first));
+    expect(retried.releases.get("zto\u0000pii.phone")?.n).toBe(first.releases.get("zto\u0000pii.phone")?.n);
+  });
+
   it("counts nothing for dead-lettered or undelivered events", async () => {
     const engine = new FakeEngine((input) => (input.recipient === "zto" ? byClass(input, ALL_KEEP) : NO_DELIVERY));
     const out = await run(new ActivePolicy(engine), [raw(encodeEvent("TrackingEvent", tracking({ platform: null }))), rawOrder({ courier: "sf-express" })]);
@@ -538,7 +555,7 @@ describe("RouterCore: encoding and isolation between recipients", () => {
     expect(zto.value.equals(rec.value!)).toBe(true);
     // Shared: encoded once, the same buffer for both.
     expect(jd.value).toBe(zto.value);
-    expect(out.plansUsed.size).toBe(2);
+    expect([...out.planCounts].map(([p, n]) => [p.recipient, n]).sort()).toEqual([["jd", 1], ["zto", 1]]);
   });
 
   it("recipients with identical mask plans share the encoding; token plans do not", async () => {

@@ -3,25 +3,9 @@
  * Decode once per event, decide from the plan cache, encode once per distinct plan signature.
  */
 import avro from "avsc";
-import type { IHeaders } from "kafkajs";
 import { HEADERS, PolicyError, RejectedRecordError, sourceOf, type EventType, type FieldInfo, type RejectReason, type SchemaInfo } from "../../shared/src/index.js";
+import type { OutRecord, RawRecord, RecordHeaders } from "./records.js";
 import { makePlan, validateDecision, type DecisionEngine, type PolicyInput, type RecipientPlan, type SchemaCatalog, type TransformSettings } from "../../decision/src/index.js";
-
-export interface RawRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly timestamp: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers?: IHeaders;
-}
-
-export interface OutRecord {
-  readonly key: Buffer | string | null;
-  readonly value: Buffer;
-  readonly headers: IHeaders;
-}
 
 export interface QuotaView {
   /** Quota state of a recipient as policy input, and a short signature of it for the cache key. */
@@ -91,7 +75,11 @@ export interface BatchResult {
   readonly deadLetters: { record: OutRecord; reason: RejectReason }[];
   /** `recipient\u0000class` → records released with that PII class unchanged. */
   readonly releases: Map<string, { recipient: string; dataClass: string; n: number; limit: number | undefined }>;
-  readonly plansUsed: Set<RecipientPlan>;
+  /**
+   * Records delivered per plan in this batch. Counts belong to the batch's result and are reported only after
+   * its transaction commits; a batch that is aborted and retried is counted once, by the attempt that commits.
+   */
+  readonly planCounts: Map<RecipientPlan, number>;
   consumed: number;
   /** Oldest record timestamp (ms) of the records delivered, for end-to-end latency. */
   readonly timestamps: number[];
@@ -101,15 +89,15 @@ export interface CoreSettings extends TransformSettings {
   readonly maxRecordBytes: number;
 }
 
-const EMPTY_HEADERS: IHeaders = {};
+const EMPTY_HEADERS: RecordHeaders = {};
 const SLAB_BYTES = 256 * 1024;
 
 // Delivery headers are built with literal keys: V8 then makes each object from one fixed template, where
 // computed keys cost a dictionary-style store per key. The tuple below fails to compile if HEADERS changes.
 const DELIVERY_HEADER_NAMES: readonly ["px-policy-version", "px-source-event-id", "px-transformed"] = [HEADERS.policyVersion, HEADERS.sourceEventId, HEADERS.transformed];
 void DELIVERY_HEADER_NAMES;
-const plainHeaders = (version: string, eventId: string): IHeaders => ({ "px-policy-version": version, "px-source-event-id": eventId });
-const transformedHeaders = (version: string, eventId: string, transformed: string): IHeaders => ({ "px-policy-version": version, "px-source-event-id": eventId, "px-transformed": transformed });
+const plainHeaders = (version: string, eventId: string): RecordHeaders => ({ "px-policy-version": version, "px-source-event-id": eventId });
+const transformedHeaders = (version: string, eventId: string, transformed: string): RecordHeaders => ({ "px-policy-version": version, "px-source-event-id": eventId, "px-transformed": transformed });
 
 export class RouterCore {
   /**
@@ -127,6 +115,7 @@ export class RouterCore {
   /** The delivering plans of the event being routed. */
   private readonly plans: RecipientPlan[] = [];
   private readonly bufs: Buffer[] = [];
+  private readonly varint = new VarintReader();
 
   constructor(
     private readonly catalog: SchemaCatalog,
@@ -144,7 +133,7 @@ export class RouterCore {
   }
 
   process(policy: ActivePolicy, records: readonly RawRecord[], quota: QuotaView): BatchResult {
-    const out: BatchResult = { deliveries: new Map(), deadLetters: [], releases: new Map(), plansUsed: new Set(), consumed: 0, timestamps: [] };
+    const out: BatchResult = { deliveries: new Map(), deadLetters: [], releases: new Map(), planCounts: new Map(), consumed: 0, timestamps: [] };
     for (const r of records) {
       out.consumed++;
       try {
@@ -236,8 +225,7 @@ export class RouterCore {
         // type and source are in the record itself; an absent px-transformed means nothing was transformed.
         headers: plan.transformedHeader === "" ? plainHeaders(version, eventId) : transformedHeaders(version, eventId, plan.transformedHeader),
       });
-      plan.delivered++;
-      out.plansUsed.add(plan);
+      out.planCounts.set(plan, (out.planCounts.get(plan) ?? 0) + 1);
       const released = plan.releasedPii;
       for (let c = 0; c < released.length; c++) {
         const rk = plan.releaseKeys[c]!;
@@ -301,6 +289,7 @@ export class RouterCore {
     const ends = this.ends;
     const vals = this.vals;
     const kinds = layout.kinds;
+    const varint = this.varint;
     let pos = 5;
     try {
       for (let i = 0; i < n; i++) {
@@ -312,8 +301,8 @@ export class RouterCore {
           pos = d.offset;
         } else {
           if (kind === NULLABLE_STRING) {
-            const branch = readVarint(v, pos);
-            pos = varintEnd;
+            const branch = varint.read(v, pos);
+            pos = varint.end;
             if (pos < 0) throw new Error("truncated record");
             if (branch === 0) {
               vals[i] = null;
@@ -322,8 +311,8 @@ export class RouterCore {
             }
             if (branch !== 1) throw new Error(`invalid union index: ${branch}`);
           }
-          const len = readVarint(v, pos);
-          pos = varintEnd;
+          const len = varint.read(v, pos);
+          pos = varint.end;
           if (pos < 0 || len < 0 || pos + len > v.length) throw new Error("truncated record");
           pos += len;
           vals[i] = UNREAD;
@@ -422,24 +411,28 @@ const NULLABLE_STRING = 2;
 /** Marks a string field that was stepped over and not read yet. */
 const UNREAD: unique symbol = Symbol("unread");
 
-/** Position after the last readVarint (-1 when the buffer ended first); a module variable, to return two numbers without an object. */
-let varintEnd = 0;
-/** Reads a zig-zag varint (an Avro int/long) at pos; exact up to 2^53, which is all a length or index needs. */
-function readVarint(buf: Buffer, pos: number): number {
-  let n = 0;
-  let scale = 1;
-  for (let k = 0; k < 10; k++) {
-    if (pos >= buf.length) break;
-    const b = buf[pos++]!;
-    n += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) {
-      varintEnd = pos;
-      return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+/** Reads zig-zag varints (Avro int/long): `read` returns the value and leaves the position after it in `end`. */
+class VarintReader {
+  /** Position after the last varint read (-1 when the buffer ended first). */
+  end = 0;
+
+  /** Reads the varint at pos; exact up to 2^53, which is all a length or index needs. */
+  read(buf: Buffer, pos: number): number {
+    let n = 0;
+    let scale = 1;
+    for (let k = 0; k < 10; k++) {
+      if (pos >= buf.length) break;
+      const b = buf[pos++]!;
+      n += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) {
+        this.end = pos;
+        return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+      }
+      scale *= 128;
     }
-    scale *= 128;
+    this.end = -1;
+    return 0;
   }
-  varintEnd = -1;
-  return 0;
 }
 
 interface Layout {

@@ -15,6 +15,7 @@ export function routerMetrics(registry: Registry) {
     batch: new Histogram({ name: "px_router_batch_seconds", help: "Time to route and commit one batch", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: reg }),
     policyVersion: new Gauge({ name: "px_router_policy_info", help: "Policy version in force (value 1)", labelNames: ["version"], registers: reg }),
     policyReloads: new Counter({ name: "px_router_policy_reloads_total", help: "Policy bundles applied or refused", labelNames: ["result"], registers: reg }),
+    transactions: new Counter({ name: "px_router_transactions_total", help: "Batch transactions, by outcome (committed / aborted)", labelNames: ["result"], registers: reg }),
     quotaUsage: new Gauge({ name: "px_router_quota_usage_ratio", help: "Share of today's PII release quota used", labelNames: ["party", "class"], registers: reg }),
   };
 }

@@ -18,8 +18,28 @@ interface RecipientState {
 const OK: RecipientState = { sig: "", quota: {} };
 const DAY_SECONDS = 86_400;
 
+/**
+ * Adds a batch's releases once: the batch's marker key is set only if absent, and the counters are incremented
+ * only then, atomically with it. A batch that is counted again (a retry after Redis timed out, a replay) finds
+ * its marker and adds nothing. Returns the counters' totals either way.
+ * KEYS[1] = marker, KEYS[2..] = counters; ARGV[1] = TTL seconds, ARGV[2..] = increments.
+ */
+const COUNT_ONCE = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  for i = 2, #KEYS do
+    redis.call('INCRBY', KEYS[i], ARGV[i])
+    redis.call('EXPIRE', KEYS[i], ARGV[1])
+  end
+end
+local totals = {}
+for i = 2, #KEYS do totals[i - 1] = tonumber(redis.call('GET', KEYS[i]) or '0') end
+return totals
+`;
+
 /** Counters live under the topic prefix, so environments sharing a Redis do not share quotas. */
 export const quotaKey = (prefix: string, day: string, recipient: string, dataClass: string): string => `${prefix}:quota:${day}:${recipient}:${dataClass}`;
+/** Marks one committed batch as counted; `batch` names it uniquely (input topic, partition, committed offset). */
+export const quotaBatchKey = (prefix: string, batch: string): string => `${prefix}:quota:batch:${batch}`;
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export class QuotaTracker implements QuotaView {
@@ -42,8 +62,11 @@ export class QuotaTracker implements QuotaView {
     return this.states.get(recipient) ?? OK;
   }
 
-  /** Adds a batch's releases to the shared counters and refreshes the state of the recipients concerned. */
-  async record(releases: BatchResult["releases"]): Promise<void> {
+  /**
+   * Adds a committed batch's releases to the shared counters, once per `batch` id however often it is called,
+   * and refreshes the state of the recipients concerned. Safe to retry.
+   */
+  async record(batch: string, releases: BatchResult["releases"]): Promise<void> {
     const day = utcDay(this.now());
     if (day !== this.day) {
       this.day = day;
@@ -52,18 +75,11 @@ export class QuotaTracker implements QuotaView {
     }
     if (releases.size === 0) return;
     const items = [...releases.values()];
-    const pipe = this.redis.multi();
-    for (const r of items) {
-      const k = quotaKey(this.prefix, day, r.recipient, r.dataClass);
-      pipe.incrby(k, r.n).expire(k, 2 * DAY_SECONDS);
-    }
-    const res = await pipe.exec();
-    if (res === null) throw new Error("redis transaction for quota counters was discarded");
+    const keys = [quotaBatchKey(this.prefix, batch), ...items.map((r) => quotaKey(this.prefix, day, r.recipient, r.dataClass))];
+    const totals = (await this.redis.eval(COUNT_ONCE, keys.length, ...keys, 2 * DAY_SECONDS, ...items.map((r) => r.n))) as number[];
     items.forEach((r, i) => {
-      const [err, total] = res[i * 2]!;
-      if (err) throw err;
       if (r.limit === undefined) return;
-      this.update(r.recipient, r.dataClass, Number(total), r.limit);
+      this.update(r.recipient, r.dataClass, Number(totals[i]), r.limit);
     });
   }
 

@@ -12,9 +12,11 @@ import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
 import { loadVerifier, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
 import { SchemaCatalog, type PolicyEngine } from "../../decision/src/index.js";
-import { ActivePolicy, RouterCore, type BatchResult, type RawRecord } from "./core.js";
+import { ActivePolicy, RouterCore, type BatchResult } from "./core.js";
+import type { RawRecord } from "./records.js";
 import { createRouterKafka, type PartitionBatch, type PartitionSink, type RouterKafka, type TopicMessages } from "./kafka-client/index.js";
 import type { RouterMetrics } from "./metrics.js";
+import { BatchAbortedError } from "./errors.js";
 import { PolicySource } from "./policy-source.js";
 import { QuotaTracker } from "./quota.js";
 
@@ -46,6 +48,8 @@ export class Router {
   /** minute (ISO) → `party\u0000class` → records delivered carrying that class; reported for the ledger. */
   private readonly minuteCounts = new Map<string, Map<string, number>>();
   private countsTimer: NodeJS.Timeout | undefined;
+  /** Committed batches whose PII releases are not yet in the shared quota counters. */
+  private readonly pendingQuota: { readonly batch: string; readonly releases: BatchResult["releases"] }[] = [];
 
   constructor(private readonly d: RouterDeps) {
     this.t = topics(d.config.topicPrefix);
@@ -171,15 +175,35 @@ export class Router {
       await tx.commit((BigInt(last) + 1n).toString());
     } catch (err) {
       await tx.abort().catch(() => undefined);
+      this.d.metrics.transactions.inc({ result: "aborted" });
       // The sink may be fenced or in an unknown state: the next attempt re-opens it and re-reads the committed offset.
       const dropped = this.sinks.get(tp);
       this.sinks.delete(tp);
       this.verified.delete(tp);
       void dropped?.then((x) => x.close()).catch(() => undefined);
-      throw err;
+      this.d.log.warn({ err, partition: tp }, "batch transaction aborted; routing the batch again");
+      throw new BatchAbortedError(tp, err);
     }
+    this.d.metrics.transactions.inc({ result: "committed" });
+    // Counted only now that the transaction has committed; the batch id makes the count idempotent, so a
+    // count that failed (Redis unreachable) is retried with the next batch and still adds once.
     this.observe(topic, policy, result, t0);
-    await this.quota.record(result.releases).catch((err: unknown) => this.d.log.error({ err }, "quota counters not updated (Redis); deliveries are committed, counts of this batch are lost"));
+    if (result.releases.size > 0) this.pendingQuota.push({ batch: `${tp}@${BigInt(last) + 1n}`, releases: result.releases });
+    await this.countQuota();
+  }
+
+  /** Adds the committed batches' releases to the quota counters, oldest first; what fails stays for the next try. */
+  private async countQuota(): Promise<void> {
+    while (this.pendingQuota.length > 0) {
+      const next = this.pendingQuota[0]!;
+      try {
+        await this.quota.record(next.batch, next.releases);
+      } catch (err) {
+        this.d.log.warn({ err, pending: this.pendingQuota.length }, "quota counters not updated (Redis); deliveries are committed, counting is retried with the next batch");
+        return;
+      }
+      this.pendingQuota.shift();
+    }
   }
 
   /** Reports finished minutes (all minutes when `all`) to the delivery-counts topic. */
@@ -210,17 +234,15 @@ export class Router {
     const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
     let bucket = this.minuteCounts.get(minute);
     if (!bucket) this.minuteCounts.set(minute, (bucket = new Map()));
-    for (const plan of r.plansUsed) {
-      if (plan.delivered === 0) continue;
+    for (const [plan, delivered] of r.planCounts) {
       const seen = new Set<string>();
       for (const c of plan.actionCounts) {
-        m.fieldActions.inc({ party: plan.recipient, class: c.dataClass, action: c.action }, c.n * plan.delivered);
+        m.fieldActions.inc({ party: plan.recipient, class: c.dataClass, action: c.action }, c.n * delivered);
         if (c.action === "drop" || seen.has(c.dataClass)) continue;
         seen.add(c.dataClass);
         const k = `${plan.recipient}\u0000${c.dataClass}`;
-        bucket.set(k, (bucket.get(k) ?? 0) + plan.delivered);
+        bucket.set(k, (bucket.get(k) ?? 0) + delivered);
       }
-      plan.delivered = 0;
     }
     if (policy.cacheHits + policy.cacheMisses > 0) {
       m.cacheLookups.inc({ result: "hit" }, policy.cacheHits);

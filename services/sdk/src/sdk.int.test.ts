@@ -13,8 +13,9 @@ import {
   type Config,
 } from "../../shared/src/index.js";
 import { DeliverySubscriber, PartyPublisher, type DeliveryDecodeError } from "./index.js";
+import { testTopicPrefix } from "../../../test/helpers.js";
 
-const RUN = `pxtest${Date.now()}`;
+const RUN = `${testTopicPrefix()}sdk${Date.now()}`;
 const config: Config = loadConfig({ ...process.env, PX_TOPIC_PREFIX: RUN, PX_LOG_LEVEL: "silent" });
 const topics = topicsOf(config.topicPrefix);
 const kafka = new Kafka({ clientId: `${RUN}-test`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });

@@ -1,6 +1,7 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
 import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Config } from "./config.js";
+import { DependencyError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { keyPartitioner } from "./partitioner.js";
 
@@ -34,9 +35,87 @@ export interface TopicSpec {
   readonly partitions?: number;
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
+/**
+ * Error types a broker answers while it is still loading partitions or a new topic's metadata is propagating:
+ * waiting is the cure. Anything else (authorization, invalid configuration) is not retried here.
+ */
+const NOT_READY = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "NOT_LEADER_OR_FOLLOWER",
+  "NOT_LEADER_FOR_PARTITION",
+  "BROKER_NOT_AVAILABLE",
+  "REPLICA_NOT_AVAILABLE",
+  "NOT_CONTROLLER",
+  "REQUEST_TIMED_OUT",
+  "COORDINATOR_LOAD_IN_PROGRESS",
+  "COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR",
+]);
+
+/** Whether an error (or one it wraps) says the broker is not ready yet, rather than that the request is wrong. */
+export function isNotReady(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    const o = e as { type?: unknown; name?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof o.type === "string" && NOT_READY.has(o.type)) return true;
+    if (o.name === "KafkaJSConnectionError" || o.name === "KafkaJSRequestTimeoutError" || o.name === "KafkaJSTopicMetadataNotLoaded") return true;
+    if (Array.isArray(o.errors) && o.errors.some((x) => isNotReady(x))) return true;
+    e = o.originalError ?? o.cause;
+  }
+  return false;
+}
+
+export interface ReadyWait {
+  /** How long to keep trying before giving up with a DependencyError (default 60 s). */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `fn` until it succeeds, retrying with back-off while the broker is not ready, for at most timeoutMs. */
+export async function whenReady<T>(what: string, fn: () => Promise<T>, opts: ReadyWait = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let delay = 100;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isNotReady(err)) throw err;
+      if (Date.now() + delay > deadline) {
+        throw new DependencyError("Kafka", `${what}: the broker was still not ready after ${opts.timeoutMs ?? 60_000} ms (${(err as Error).message}); check that every broker is up (npm run stack -- status) and try again`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+}
+
+/**
+ * Waits until the broker serves metadata for every topic, each partition with a leader: only then can a topic
+ * just created be produced to and read. A broker that is still loading answers UNKNOWN_TOPIC_OR_PARTITION
+ * for a while after CreateTopics succeeded.
+ */
+export async function waitForTopics(admin: Admin, names: readonly string[], opts: ReadyWait = {}): Promise<void> {
+  if (names.length === 0) return;
+  await whenReady(`metadata of ${names.length === 1 ? names[0] : `${names.length} topics`}`, async () => {
+    const meta = await admin.fetchTopicMetadata({ topics: [...names] });
+    for (const name of names) {
+      const t = meta.topics.find((x) => x.name === name);
+      if (t === undefined || t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0)) {
+        throw Object.assign(new Error(`topic ${name} has no leader for every partition yet`), { type: "LEADER_NOT_AVAILABLE" });
+      }
+    }
+  }, opts);
+}
+
+/** Deletes every topic whose name starts with `prefix` (test runs and earlier demo runs clean up after themselves). */
+export async function deleteTopicsWithPrefix(admin: Admin, prefix: string, keep: (topic: string) => boolean = () => false): Promise<string[]> {
+  const doomed = (await whenReady("list topics", () => admin.listTopics())).filter((t) => t.startsWith(prefix) && !keep(t));
+  for (let i = 0; i < doomed.length; i += 100) await admin.deleteTopics({ topics: doomed.slice(i, i + 100), timeout: 30_000 });
+  return doomed;
+}
+
+/** Creates the topics that do not exist yet (existing ones are left as they are) and waits until all are usable. */
 export async function ensureTopics(admin: Admin, config: Config, specs: readonly TopicSpec[]): Promise<void> {
-  const existing = new Set(await admin.listTopics());
+  const existing = new Set(await whenReady("list topics", () => admin.listTopics()));
   const missing: ITopicConfig[] = specs
     .filter((s) => !existing.has(s.topic))
     .map((s) => {
@@ -50,14 +129,16 @@ export async function ensureTopics(admin: Admin, config: Config, specs: readonly
         configEntries,
       };
     });
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (err) {
-    // Another process may have created them between list and create; anything else is real.
-    const after = new Set(await admin.listTopics());
-    if (missing.some((t) => !after.has(t.topic))) throw err;
+  if (missing.length > 0) {
+    try {
+      await whenReady("create topics", () => admin.createTopics({ topics: missing, waitForLeaders: true }));
+    } catch (err) {
+      // Another process may have created them between list and create; anything else is real.
+      const after = new Set(await whenReady("list topics", () => admin.listTopics()));
+      if (missing.some((t) => !after.has(t.topic))) throw err;
+    }
   }
+  await waitForTopics(admin, specs.map((s) => s.topic));
 }
 
 /**

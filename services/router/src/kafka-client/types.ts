@@ -4,24 +4,9 @@
  */
 import type { TopicSpec } from "../../../shared/src/index.js";
 
-/** Record headers as the router builds and reads them (the shape of kafkajs's IHeaders). */
-export type RecordHeaders = { [key: string]: Buffer | string | (Buffer | string)[] | undefined };
+import type { InRecord, OutRecord } from "../records.js";
 
-/** One consumed raw record. Offsets and timestamps are decimal strings. */
-export interface InRecord {
-  readonly offset: string;
-  readonly timestamp: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers?: RecordHeaders;
-}
-
-/** One record to produce; the partition follows from the key (Java-compatible murmur2). */
-export interface OutRecord {
-  readonly key: Buffer | string | null;
-  readonly value: Buffer;
-  readonly headers: RecordHeaders;
-}
+export type { InRecord, OutRecord, RecordHeaders } from "../records.js";
 
 export interface TopicMessages {
   readonly topic: string;
