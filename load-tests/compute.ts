@@ -23,7 +23,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
-import { PolicyEngine, SchemaCatalog, type RecipientPlan, type SchemaSource } from "../services/decision/src/index.js";
+import { PolicyEngine, SchemaCatalog, type SchemaSource } from "../services/decision/src/index.js";
 import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRecord } from "../services/router/src/index.js";
 import { avroTypeOf, prepareEvent } from "../services/sdk/src/index.js";
 import { EVENT_TYPES, loadConfig, schemaJson, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
@@ -167,10 +167,9 @@ function runOnce(core: RouterCore, policy: ActivePolicy, records: readonly RawRe
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < records.length; i += BATCH) {
     const r = core.process(policy, records.slice(i, i + BATCH), QUOTA);
-    // What the router does with a result besides producing it: drain the per-evaluation timings and the
-    // per-plan delivery counters, as its metrics step does.
+    // What the router does with a result besides producing it: drain the per-evaluation timings, as its
+    // metrics step does.
     policy.evalSeconds.length = 0;
-    for (const plan of r.plansUsed as Set<RecipientPlan>) plan.delivered = 0;
     for (const list of r.deliveries.values()) {
       out += list.length;
       for (const o of list) outBytes += o.value.length;
