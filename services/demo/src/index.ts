@@ -2,3 +2,4 @@
 export * from "./contract-changes.js";
 export * from "./traffic.js";
 export * from "./verify.js";
+export * from "./oracle.js";
