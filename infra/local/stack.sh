@@ -162,6 +162,7 @@ log4j.logger.kafka.log.LogCleaner=WARN
 log4j.logger.kafka.coordinator=WARN
 log4j.logger.kafka.server.KafkaApis=WARN
 EOF
+  printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=[%%d] %%p %%m (%%c)%%n\n' >"$dir/log4j-client.properties"
   local java_opts=(-Xms"$PX_KAFKA_HEAP" -Xmx"$PX_KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
     -Djava.awt.headless=true -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
@@ -200,6 +201,16 @@ wait_healthy() {
   done
 }
 
+kafka_ready() {
+  local out="$PX_STATE_DIR/logs/kafka-ready.log"
+  if ! java -Dlog4j.configuration="file:$PX_STATE_DIR/kafka/log4j-client.properties" -cp "$KAFKA_LIBS/*" \
+      "$HERE/KafkaReady.java" "127.0.0.1:$PX_KAFKA_PORT" "$PX_HEALTH_TIMEOUT" >"$out" 2>&1; then
+    tail -5 "$out" >&2
+    die "kafka: not ready to create and use topics after ${PX_HEALTH_TIMEOUT}s (probe log: $out; broker log: $(logfile kafka))"
+  fi
+  log "$(tail -1 "$out")"
+}
+
 # ---------------------------------------------------------------- commands
 cmd_up() {
   install_all
@@ -211,6 +222,9 @@ cmd_up() {
     started+=("$c")
   done
   for c in "${COMPONENTS[@]}"; do wait_healthy "$c"; done
+  # A broker that was just started is "healthy" (listening, started) before it can serve a new topic: wait
+  # until a topic can be created, written and read, so that whatever runs next can use Kafka at once.
+  if [[ " ${started[*]} " == *" kafka "* ]]; then kafka_ready; fi
   if [ ${#started[@]} -eq 0 ]; then log "already running and healthy; nothing to do"; else log "started: ${started[*]}"; fi
   cmd_status
 }
