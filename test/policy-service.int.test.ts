@@ -69,6 +69,22 @@ describe("roles", () => {
   });
 });
 
+describe("malformed requests", () => {
+  it("answers 400 REQUEST_INVALID listing the problems, with a hint about the request (not about publishing)", async () => {
+    const r = await call(KEYS.regulator, "POST", "/v1/proposals", { change: { contracts: { "jd--zto": { id: "zto--jd" } } } });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code: "REQUEST_INVALID", retriable: false });
+    expect(r.body.details).toEqual(expect.arrayContaining(["'description' is required", "change.contracts.jd--zto.id must be 'jd--zto'"]));
+    expect(r.body.hint).toMatch(/request body/);
+    expect(`${r.body.error} ${r.body.hint}`).not.toMatch(/publish again|fix the listed fields/i);
+    const notJson = await fetch(`${base}/v1/policy/rollback`, { method: "POST", headers: { authorization: `Bearer ${KEYS.regulator}` }, body: "{ nope" });
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { code: string }).code).toBe("REQUEST_INVALID");
+    const denied = await call(KEYS.viewer, "POST", "/v1/policy/rollback", { version: service.currentVersion() });
+    expect(denied.body).toMatchObject({ code: "FORBIDDEN", hint: expect.stringMatching(/regulator/) });
+  });
+});
+
 describe("rejected submissions leave the policy in force", () => {
   it("rejects a change that does not compile, with the compiler's message", async () => {
     const before = service.currentVersion();

@@ -1,19 +1,40 @@
 /**
- * A thin client of the policy service's HTTP API. Every failure becomes a CliError whose exit code says what
- * kind of failure it was (see exit.ts), with the service's message and details.
+ * A thin client of the policy service's HTTP API, typed by its operations (services/policy/src/api.ts).
+ * Every failure becomes a CliError whose exit code says what kind of failure it was (see exit.ts); a refusal
+ * by the service is an ApiError with the service's status, code, message, details and hint.
  */
-import { CliError, EXIT, type ExitCode } from "./exit.js";
+import { API_ROUTES, apiPath, type ApiErrorCode, type ApiResponses, type ErrorResponse, type Operation, type PathParams, type PolicyErrorCode, type RequestOf } from "../../policy/src/index.js";
+import { CliError, EXIT, type FailureExitCode } from "./exit.js";
 
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
-/** The exit code for an HTTP status from the policy service. */
-export function exitCodeOfStatus(status: number): ExitCode {
+/** The exit code for an HTTP status from the policy service (when its answer names no known code). */
+export function exitCodeOfStatus(status: number): FailureExitCode {
   if (status === 400) return EXIT.usage;
   if (status === 401 || status === 403) return EXIT.forbidden;
   if (status === 404) return EXIT.notFound;
   if (status === 409) return EXIT.conflict;
   if (status === 422) return EXIT.rejected;
   return EXIT.failed;
+}
+
+/** The exit code for each code of the policy service. */
+export const EXIT_OF_POLICY_CODE: { readonly [C in PolicyErrorCode]: FailureExitCode } = {
+  UNAUTHENTICATED: EXIT.forbidden,
+  FORBIDDEN: EXIT.forbidden,
+  REQUEST_INVALID: EXIT.usage,
+  ROUTE_NOT_FOUND: EXIT.failed, // px and the service disagree about the API: not "no such proposal"
+  NOT_FOUND: EXIT.notFound,
+  CONFLICT: EXIT.conflict,
+  CHANGE_REJECTED: EXIT.rejected,
+  INTERNAL: EXIT.failed,
+};
+
+/** The exit code for an error answer: by its code when px knows it, else by its status. */
+export function exitCodeOfAnswer(status: number, code: string | undefined): FailureExitCode {
+  if (code !== undefined && Object.hasOwn(EXIT_OF_POLICY_CODE, code)) return EXIT_OF_POLICY_CODE[code as PolicyErrorCode];
+  if (code === "DEPENDENCY_FAILED") return EXIT.unreachable;
+  return exitCodeOfStatus(status);
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -37,6 +58,28 @@ export function detailLines(details: unknown): string[] {
   return out;
 }
 
+/** The policy service answered with an error. */
+export class ApiError extends CliError {
+  readonly status: number;
+  /** The service's error code, when it sent one. */
+  readonly serviceCode: ApiErrorCode | undefined;
+  readonly hint: string | undefined;
+  constructor(what: string, status: number, answer: Partial<ErrorResponse>, fallbackMessage: string) {
+    const code = typeof answer.code === "string" ? answer.code : undefined;
+    const message = typeof answer.error === "string" ? answer.error : fallbackMessage;
+    const hint = typeof answer.hint === "string" ? answer.hint : undefined;
+    super(exitCodeOfAnswer(status, code), `${what} → ${status}${code ? ` ${code}` : ""}: ${message}`, [...detailLines(answer.details), ...(hint ? [`hint: ${hint}`] : [])]);
+    this.status = status;
+    this.serviceCode = code;
+    this.hint = hint;
+  }
+}
+
+type ParamsArg<O extends Operation> = keyof PathParams<O> extends never ? { readonly params?: undefined } : { readonly params: PathParams<O> };
+type BodyArg<O extends Operation> = RequestOf<O> extends undefined ? { readonly body?: undefined } : { readonly body: RequestOf<O> };
+/** Path parameters and body of a call, each required exactly when the operation has them. */
+export type CallArgs<O extends Operation> = ParamsArg<O> & BodyArg<O>;
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -44,29 +87,21 @@ export class ApiClient {
     private readonly fetchImpl: FetchLike = fetch as unknown as FetchLike,
   ) {}
 
-  get<T>(path: string): Promise<T> {
-    return this.request<T>("GET", path);
-  }
-
-  post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.request<T>("POST", path, body);
-  }
-
-  /** GET returning the body as text (e.g. the JSONL export). */
-  async getText(path: string): Promise<string> {
-    return (await this.send("GET", path)).text;
-  }
-
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { text } = await this.send(method, path, body);
+  /** Calls an operation of the API and returns its answer (text for the JSON-lines export, else parsed JSON). */
+  async call<O extends Operation>(op: O, ...[args]: {} extends CallArgs<O> ? [CallArgs<O>?] : [CallArgs<O>]): Promise<ApiResponses[O]> {
+    const route = API_ROUTES[op];
+    const a = (args ?? {}) as { params?: PathParams<O>; body?: unknown };
+    const path = apiPath(op, a.params ?? ({} as PathParams<O>));
+    const text = await this.send(route.method, path, a.body);
+    if ("contentType" in route) return text as ApiResponses[O];
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as ApiResponses[O];
     } catch {
-      throw new CliError(EXIT.failed, `${method} ${path}: the service answered with something that is not JSON`, [text.slice(0, 200)]);
+      throw new CliError(EXIT.failed, `${route.method} ${path}: the service answered with something that is not JSON`, [text.slice(0, 200)]);
     }
   }
 
-  private async send(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  private async send(method: string, path: string, body?: unknown): Promise<string> {
     if (this.apiKey === undefined) throw new CliError(EXIT.forbidden, "no API key: pass --key <key> or set PX_API_KEY");
     const url = `${this.baseUrl.replace(/\/+$/, "")}${path}`;
     let res: { status: number; text(): Promise<string> };
@@ -81,18 +116,15 @@ export class ApiClient {
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new CliError(EXIT.unreachable, `cannot reach the policy service at ${this.baseUrl} (${why}); check --api or PX_POLICY_URL and that the service is running`);
+      throw new CliError(EXIT.unreachable, `cannot reach the policy service at ${this.baseUrl} (${why}); check --api or PX_POLICY_URL and that the service is running`, [], { cause: err });
     }
-    if (res.status >= 200 && res.status < 300) return { status: res.status, text };
+    if (res.status >= 200 && res.status < 300) return text;
     let payload: unknown;
     try {
       payload = JSON.parse(text);
     } catch {
       payload = undefined;
     }
-    const p = isObj(payload) ? payload : {};
-    const message = typeof p.error === "string" ? p.error : text.trim().slice(0, 200) || "no message";
-    const code = typeof p.code === "string" ? ` ${p.code}` : "";
-    throw new CliError(exitCodeOfStatus(res.status), `${method} ${path} → ${res.status}${code}: ${message}`, detailLines(p.details));
+    throw new ApiError(`${method} ${path}`, res.status, isObj(payload) ? (payload as Partial<ErrorResponse>) : {}, text.trim().slice(0, 200) || "no message");
   }
 }

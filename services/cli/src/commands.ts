@@ -4,11 +4,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { DeliverySubscriber, type Delivery, type PolicyNotice } from "../../sdk/src/index.js";
 import { createKafka, createLogger, loadVerifier, verifierOf, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
 import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "../../ledger/src/index.js";
-import type { HistoryItem, Proposal } from "../../policy/src/index.js";
+import { API_ROUTES, type EvaluateResponse } from "../../policy/src/index.js";
 import { changeFromOptions, type CommandSpec, type OptionValues } from "./args.js";
 import type { ApiClient } from "./client.js";
 import { CliError, EXIT, UsageError, type ExitCode } from "./exit.js";
-import { renderDiff, renderDryRun, renderHistory, renderProposalFull, renderProposalList, renderProposalSummary, renderTests, type Evaluation } from "./format.js";
+import { renderDiff, renderDryRun, renderHistory, renderProposalFull, renderProposalList, renderProposalSummary, renderTests } from "./format.js";
 import { withProgress, type ProgressStream } from "./progress.js";
 
 export interface Io {
@@ -33,14 +33,14 @@ const lines = (ctx: Context, text: readonly string[]) => ctx.io.out(`${text.join
 const json = (ctx: Context, value: unknown) => ctx.io.out(`${JSON.stringify(value, null, 2)}\n`);
 const EVALUATING = "evaluating the change: compiling… testing… exact diff… dry run…";
 
-async function evaluate(ctx: Context): Promise<Evaluation> {
+async function evaluate(ctx: Context): Promise<EvaluateResponse> {
   const change = await changeFromOptions(ctx.options);
   const api = ctx.api();
-  return withProgress(ctx.io.stderr, EVALUATING, () => api.post<Evaluation>("/v1/policy/evaluate", { change }));
+  return withProgress(ctx.io.stderr, EVALUATING, () => api.call("evaluate", { body: { change } }));
 }
 
 /** diff, test and dry-run exit 3 when the service would refuse to accept the change as a proposal. */
-const floorExit = (ev: Evaluation): ExitCode => (ev.impact.floorViolations.length > 0 ? EXIT.rejected : EXIT.ok);
+const floorExit = (ev: EvaluateResponse): ExitCode => (ev.impact.floorViolations.length > 0 ? EXIT.rejected : EXIT.ok);
 
 const policyDiff: Handler = async (ctx) => {
   const ev = await evaluate(ctx);
@@ -72,45 +72,46 @@ const policyPropose: Handler = async (ctx) => {
   if (typeof description !== "string" || description.trim() === "") throw new UsageError("--description \"…\" is required", "policy propose");
   const change = await changeFromOptions(ctx.options);
   const api = ctx.api();
-  const p = await withProgress(ctx.io.stderr, `proposing: ${EVALUATING.slice(EVALUATING.indexOf(":") + 2)}`, () => api.post<Proposal>("/v1/proposals", { change, description }));
+  const p = await withProgress(ctx.io.stderr, `proposing: ${EVALUATING.slice(EVALUATING.indexOf(":") + 2)}`, () => api.call("propose", { body: { change, description } }));
   if (ctx.options.json) json(ctx, p);
   else lines(ctx, renderProposalSummary(p));
   return EXIT.ok;
 };
 
 const proposalAction = (action: "approve" | "apply"): Handler => async (ctx) => {
-  const id = encodeURIComponent(ctx.args[0]!);
-  const body = action === "approve" ? { immediate: ctx.options.immediate === true } : {};
+  const params = { id: ctx.args[0]! };
   const api = ctx.api();
-  const p = await withProgress(ctx.io.stderr, `${action === "approve" ? "approving" : "applying"} ${ctx.args[0]!}…`, () => api.post<Proposal>(`/v1/proposals/${id}/${action}`, body));
+  const p = await withProgress(ctx.io.stderr, `${action === "approve" ? "approving" : "applying"} ${params.id}…`, () =>
+    action === "approve" ? api.call("approve", { params, body: { immediate: ctx.options.immediate === true } }) : api.call("apply", { params }),
+  );
   if (ctx.options.json) json(ctx, p);
   else lines(ctx, renderProposalSummary(p));
   return EXIT.ok;
 };
 
 const policyRollback: Handler = async (ctx) => {
-  const r = await ctx.api().post<{ version: string }>("/v1/policy/rollback", { version: ctx.args[0]! });
+  const r = await ctx.api().call("rollback", { body: { version: ctx.args[0]! } });
   if (ctx.options.json) json(ctx, r);
   else lines(ctx, [`rolled back: ${r.version} is in force`]);
   return EXIT.ok;
 };
 
 const policyHistory: Handler = async (ctx) => {
-  const [items, current] = await Promise.all([ctx.api().get<HistoryItem[]>("/v1/policy/history"), ctx.api().get<{ version: string }>("/v1/policy/current")]);
+  const [items, current] = await Promise.all([ctx.api().call("history"), ctx.api().call("currentVersion")]);
   if (ctx.options.json) json(ctx, items);
   else lines(ctx, [...renderHistory(items), "", `in force: ${current.version}`]);
   return EXIT.ok;
 };
 
 const policyShow: Handler = async (ctx) => {
-  const p = await ctx.api().get<Proposal>(`/v1/proposals/${encodeURIComponent(ctx.args[0]!)}`);
+  const p = await ctx.api().call("getProposal", { params: { id: ctx.args[0]! } });
   if (ctx.options.json) json(ctx, p);
   else lines(ctx, renderProposalFull(p));
   return EXIT.ok;
 };
 
 const policyList: Handler = async (ctx) => {
-  const list = await ctx.api().get<Proposal[]>("/v1/proposals");
+  const list = await ctx.api().call("listProposals");
   if (ctx.options.json) json(ctx, list);
   else lines(ctx, renderProposalList(list));
   return EXIT.ok;
@@ -150,7 +151,7 @@ function parseExport(text: string): LedgerEntry[] {
 const ledgerExport: Handler = async (ctx) => {
   const out = ctx.options.out;
   if (typeof out !== "string") throw new UsageError("--out <file> is required", "ledger export");
-  const entries = ctx.options["from-topic"] ? await readTopic(ctx) : parseExport(await ctx.api().getText("/v1/ledger/export"));
+  const entries = ctx.options["from-topic"] ? await readTopic(ctx) : parseExport(await ctx.api().call("ledgerExport"));
   let r: { entries: number; head?: string };
   try {
     r = await exportJsonl(entries, out);
@@ -189,8 +190,8 @@ const ledgerVerify: Handler = async (ctx) => {
     source = file;
     result = await verifyJsonl(file, verifier, opts);
   } else {
-    const entries = fromTopic ? await readTopic(ctx) : await ctx.api().get<LedgerEntry[]>("/v1/ledger");
-    source = fromTopic ? `topic ${ctx.config().topicPrefix}.ledger` : `${ctx.api().baseUrl}/v1/ledger`;
+    const entries = fromTopic ? await readTopic(ctx) : await ctx.api().call("ledger");
+    source = fromTopic ? `topic ${ctx.config().topicPrefix}.ledger` : `${ctx.api().baseUrl}${API_ROUTES.ledger.path}`;
     result = verifyChain(entries, verifier, opts);
   }
   if (ctx.options.json) json(ctx, { source, keyId: verifier.keyId, ...result });

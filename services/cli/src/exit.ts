@@ -1,6 +1,9 @@
 /**
- * Exit codes of `px`. Scripts may rely on them; keep them in step with the help text and the README.
+ * Exit codes of `px`, and its errors. Scripts may rely on the codes; keep them in step with the help text
+ * and the README.
  */
+import { PxError } from "../../shared/src/index.js";
+
 export const EXIT = {
   ok: 0,
   /** The operation failed, or a verification found problems. */
@@ -31,13 +34,35 @@ export const EXIT_CODES_HELP = `Exit codes:
   6  conflict (409, e.g. the proposal is already published)
   7  service unreachable`;
 
-/** An error that ends the command with a given exit code; `details` are printed under the message. */
-export class CliError extends Error {
-  readonly exitCode: ExitCode;
+/** Exit codes of failures (everything but ok). */
+export type FailureExitCode = Exclude<ExitCode, typeof EXIT.ok>;
+
+/** Every code a CliError carries: one per kind of failure, i.e. per exit code. */
+export const CLI_ERROR_CODES = ["CLI_FAILED", "CLI_USAGE", "CLI_REJECTED", "CLI_FORBIDDEN", "CLI_NOT_FOUND", "CLI_CONFLICT", "CLI_UNREACHABLE"] as const;
+
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
+
+/** The code of a CliError with a given exit code. */
+export const CLI_ERROR_CODE_OF_EXIT: { readonly [E in FailureExitCode]: CliErrorCode } = {
+  [EXIT.failed]: "CLI_FAILED",
+  [EXIT.usage]: "CLI_USAGE",
+  [EXIT.rejected]: "CLI_REJECTED",
+  [EXIT.forbidden]: "CLI_FORBIDDEN",
+  [EXIT.notFound]: "CLI_NOT_FOUND",
+  [EXIT.conflict]: "CLI_CONFLICT",
+  [EXIT.unreachable]: "CLI_UNREACHABLE",
+};
+
+/**
+ * An error that ends the command with a given exit code; `details` are printed under the message. Part of
+ * the PxError hierarchy: its code names the kind of failure, and it is retriable when the service (or
+ * Kafka) could not be reached.
+ */
+export class CliError extends PxError<CliErrorCode> {
+  readonly exitCode: FailureExitCode;
   readonly details: readonly string[];
-  constructor(exitCode: ExitCode, message: string, details: readonly string[] = []) {
-    super(message);
-    this.name = "CliError";
+  constructor(exitCode: FailureExitCode, message: string, details: readonly string[] = [], opts: { cause?: unknown } = {}) {
+    super(CLI_ERROR_CODE_OF_EXIT[exitCode], message, { retriable: exitCode === EXIT.unreachable, cause: opts.cause });
     this.exitCode = exitCode;
     this.details = details;
   }
@@ -48,7 +73,6 @@ export class UsageError extends CliError {
   readonly helpFor: string | undefined;
   constructor(message: string, helpFor?: string) {
     super(EXIT.usage, message);
-    this.name = "UsageError";
     this.helpFor = helpFor;
   }
 }

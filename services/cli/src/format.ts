@@ -1,5 +1,5 @@
 /** Plain-text rendering of the policy service's answers: tables, impact, dry run, proposals, history. */
-import type { Proposal, HistoryItem, FieldChange, Impact, DryRunReport } from "../../policy/src/index.js";
+import type { DryRunReport, EvaluateResponse, FieldChange, HistoryItem, Impact, Proposal, ProposalImpact, TestSummary } from "../../policy/src/index.js";
 
 export const n = (x: number): string => x.toLocaleString("en-US");
 
@@ -14,13 +14,6 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return [line(headers), ...rows.map(line)];
 }
 
-export interface Evaluation {
-  readonly proposedVersion: string;
-  readonly tests: { readonly passed: number; readonly failed: number; readonly coverage: number };
-  readonly impact: Impact;
-  readonly dryRun: DryRunReport;
-}
-
 function changeRows(list: readonly FieldChange[]): string[][] {
   return list.map((c) => [c.party, c.eventType, c.field === "(delivery)" ? "(whole event)" : c.field, `${c.from} → ${c.to}`, n(c.cases), c.contracts.join(", ") || "-"]);
 }
@@ -30,7 +23,7 @@ function section(title: string, list: readonly FieldChange[]): string[] {
   return [`${title} (${list.length}):`, ...table(["PARTY", "EVENT", "FIELD", "CHANGE", "CASES", "CONTRACTS"], changeRows(list))];
 }
 
-export function renderImpact(impact: Omit<Impact, "floorViolations"> & { floorViolations?: readonly string[] }): string[] {
+export function renderImpact(impact: ProposalImpact & { floorViolations?: Impact["floorViolations"] }): string[] {
   const out = [
     ...section("Reductions — what a party would stop receiving", impact.reductions),
     "",
@@ -46,7 +39,7 @@ export function renderImpact(impact: Omit<Impact, "floorViolations"> & { floorVi
   return out;
 }
 
-export function renderTests(t: Evaluation["tests"]): string {
+export function renderTests(t: TestSummary): string {
   return `tests: ${n(t.passed)} passed, ${n(t.failed)} failed, coverage ${t.coverage.toFixed(1)}%`;
 }
 
@@ -60,7 +53,7 @@ export function renderDryRun(d: DryRunReport, limit = Infinity): string[] {
   return [head, ...shown];
 }
 
-export function renderDiff(ev: Evaluation): string[] {
+export function renderDiff(ev: EvaluateResponse): string[] {
   return [`Proposed version ${ev.proposedVersion}: ${n(ev.impact.casesCompared)} cases compared exactly`, "", ...renderImpact(ev.impact)];
 }
 

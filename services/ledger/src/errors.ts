@@ -2,15 +2,28 @@
 import { PxError } from "../../shared/src/index.js";
 import type { LedgerProblem } from "./chain.js";
 
+/** Every code a ledger error carries. */
+export const LEDGER_ERROR_CODES = [
+  "LEDGER_DRAFT_INVALID",
+  "LEDGER_TOPIC_MISCONFIGURED",
+  "LEDGER_READ_ONLY",
+  "LEDGER_WRITER_FENCED",
+  "LEDGER_CLOSED",
+  "LEDGER_INTEGRITY",
+  "LEDGER_FORMAT",
+] as const;
+
+export type LedgerErrorCode = (typeof LEDGER_ERROR_CODES)[number];
+
 /** A draft cannot be recorded (unknown type, empty actor, body that is not JSON). Fix the caller. */
-export class LedgerDraftError extends PxError {
+export class LedgerDraftError extends PxError<LedgerErrorCode> {
   constructor(problem: string) {
     super("LEDGER_DRAFT_INVALID", `ledger entry not recorded: ${problem}. Fix the entry and append it again.`);
   }
 }
 
 /** The ledger topic exists but is configured so that entries could be lost or reordered. */
-export class LedgerTopicError extends PxError {
+export class LedgerTopicError extends PxError<LedgerErrorCode> {
   readonly topic: string;
   constructor(topic: string, problem: string, fix: string) {
     super("LEDGER_TOPIC_MISCONFIGURED", `ledger topic ${topic}: ${problem}. Fix: ${fix}`);
@@ -19,7 +32,7 @@ export class LedgerTopicError extends PxError {
 }
 
 /** This store was opened without a signer; only the policy service (holder of the private key) can append. */
-export class LedgerReadOnlyError extends PxError {
+export class LedgerReadOnlyError extends PxError<LedgerErrorCode> {
   constructor() {
     super("LEDGER_READ_ONLY", "this ledger store was opened without a signer and cannot append. Append through the policy service, which holds the signing key (open the store with { signer: loadSigner(config) }).");
   }
@@ -29,7 +42,7 @@ export class LedgerReadOnlyError extends PxError {
  * Another writer opened the ledger with the same transactional id, so Kafka fenced this one: its append was
  * not recorded and no later append from this instance can be. Not retriable.
  */
-export class LedgerFencedError extends PxError {
+export class LedgerFencedError extends PxError<LedgerErrorCode> {
   readonly transactionalId: string;
   constructor(transactionalId: string, cause: unknown) {
     super(
@@ -42,14 +55,14 @@ export class LedgerFencedError extends PxError {
 }
 
 /** The store was closed; open a new one. */
-export class LedgerClosedError extends PxError {
+export class LedgerClosedError extends PxError<LedgerErrorCode> {
   constructor() {
     super("LEDGER_CLOSED", "the ledger store is closed. Open a new one with LedgerStore.open().");
   }
 }
 
 /** The ledger read from Kafka does not verify; appending to it would extend a damaged chain. */
-export class LedgerIntegrityError extends PxError {
+export class LedgerIntegrityError extends PxError<LedgerErrorCode> {
   readonly problems: readonly LedgerProblem[];
   constructor(topic: string, problems: readonly LedgerProblem[]) {
     const shown = problems.slice(0, 5).map((p) => p.message);
@@ -63,7 +76,7 @@ export class LedgerIntegrityError extends PxError {
 }
 
 /** A JSONL export cannot be parsed. Names the file and line. */
-export class LedgerFormatError extends PxError {
+export class LedgerFormatError extends PxError<LedgerErrorCode> {
   readonly file: string;
   readonly line: number;
   constructor(file: string, line: number, problem: string) {

@@ -2,20 +2,8 @@
  * A policy change: contracts added, replaced or removed, Rego files replaced, parties added or removed.
  * Applied to the source of the version in force, it gives the proposed source.
  */
-import { ValidationError, type PartyInfo, type PolicyBundle, type PolicyData } from "../../shared/src/index.js";
-
-export interface Contract {
-  readonly id: string;
-  readonly parties: readonly string[];
-  readonly notice_days?: number;
-  readonly grants: readonly unknown[];
-}
-
-export interface PolicyChange {
-  readonly contracts?: Readonly<Record<string, Contract | null>>;
-  readonly rego?: Readonly<Record<string, string | null>>;
-  readonly parties?: Readonly<Record<string, PartyInfo | null>>;
-}
+import type { PartyInfo, PolicyBundle, PolicyData } from "../../shared/src/index.js";
+import type { Contract, PolicyChange } from "./api.js";
 
 export interface PolicySourceTree {
   readonly rego: Readonly<Record<string, string>>;
@@ -23,47 +11,6 @@ export interface PolicySourceTree {
 }
 
 export const sourceOfBundle = (b: PolicyBundle): PolicySourceTree => ({ rego: b.rego ?? {}, data: b.data });
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Checks the shape of a change as it arrives over the API; lists every problem. */
-export function parseChange(raw: unknown): PolicyChange {
-  const problems: string[] = [];
-  if (!isObj(raw)) throw new ValidationError("PolicyChange", ["the change must be a JSON object with contracts, rego and/or parties"]);
-  for (const k of Object.keys(raw)) if (!["contracts", "rego", "parties"].includes(k)) problems.push(`unknown key '${k}'`);
-  if (raw.contracts !== undefined) {
-    if (!isObj(raw.contracts)) problems.push("contracts must be an object of id → contract (or null to remove)");
-    else
-      for (const [id, c] of Object.entries(raw.contracts)) {
-        if (c === null) continue;
-        if (!isObj(c)) problems.push(`contracts.${id} must be an object or null`);
-        else {
-          if (c.id !== id) problems.push(`contracts.${id}.id must be '${id}'`);
-          if (!Array.isArray(c.parties) || c.parties.length !== 2 || !c.parties.every((p) => typeof p === "string")) problems.push(`contracts.${id}.parties must name the two parties`);
-          if (!Array.isArray(c.grants)) problems.push(`contracts.${id}.grants must be an array`);
-          if (c.notice_days !== undefined && (typeof c.notice_days !== "number" || c.notice_days < 0)) problems.push(`contracts.${id}.notice_days must be a non-negative number`);
-        }
-      }
-  }
-  if (raw.rego !== undefined) {
-    if (!isObj(raw.rego)) problems.push("rego must be an object of path → Rego text (or null to remove)");
-    else
-      for (const [path, text] of Object.entries(raw.rego)) {
-        if (!/^router\/[A-Za-z0-9_.-]+\.rego$/.test(path)) problems.push(`rego path '${path}' must be router/<name>.rego`);
-        if (text !== null && typeof text !== "string") problems.push(`rego.${path} must be text or null`);
-      }
-  }
-  if (raw.parties !== undefined) {
-    if (!isObj(raw.parties)) problems.push("parties must be an object of id → party (or null to remove)");
-    else
-      for (const [id, p] of Object.entries(raw.parties)) {
-        if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) problems.push(`party id '${id}' must be lower-case letters, digits and '-'`);
-        if (p !== null && (!isObj(p) || !["marketplace", "courier", "locker"].includes(String(p.kind)))) problems.push(`parties.${id}.kind must be marketplace, courier or locker`);
-      }
-  }
-  if (problems.length > 0) throw new ValidationError("PolicyChange", problems);
-  return raw as PolicyChange;
-}
 
 export function applyChange(src: PolicySourceTree, change: PolicyChange): PolicySourceTree {
   const rego: Record<string, string> = { ...src.rego };

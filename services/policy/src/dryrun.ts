@@ -7,26 +7,8 @@ import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import { EVENT_TYPES, RegistryHttp, topics, type Config, type EventType } from "../../shared/src/index.js";
 import { SchemaCatalog, type Decision, type DecisionEngine } from "../../decision/src/index.js";
+import type { DryRunReport } from "./api.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
-
-export interface DryRunLine {
-  readonly party: string;
-  readonly eventType: EventType;
-  readonly field: string;
-  readonly from: string;
-  readonly to: string;
-  /** Events where this changes. */
-  readonly events: number;
-  /** Events of this type in the sample. */
-  readonly of: number;
-  readonly text: string;
-}
-
-export interface DryRunReport {
-  readonly sampled: number;
-  readonly byType: Readonly<Record<string, number>>;
-  readonly lines: readonly DryRunLine[];
-}
 
 interface Sampled {
   readonly type: EventType;

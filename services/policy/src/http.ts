@@ -1,58 +1,87 @@
-/** HTTP API of the policy service (see openapi.ts). */
+/**
+ * HTTP API of the policy service: the routes of api.ts, each checked (requests.ts), authenticated and handed
+ * to the service; every error answered through the registry of http-errors.ts. See openapi.ts.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Counter, type Registry } from "prom-client";
-import { PxError, ValidationError, type Logger } from "../../shared/src/index.js";
-import { parseChange } from "./change.js";
+import type { Logger } from "../../shared/src/index.js";
+import { API_ROUTES, type ApiResponses, type Operation, type PathParams } from "./api.js";
+import { AuthError, RequestInvalidError, RouteNotFoundError } from "./errors.js";
+import { errorResponse } from "./http-errors.js";
 import { OPENAPI } from "./openapi.js";
-import { ChangeRejectedError, ConflictError, NotFoundError, type PolicyService } from "./service.js";
-import { AuthError, type User, type Users } from "./users.js";
+import { parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRollbackRequest } from "./requests.js";
+import type { PolicyService } from "./service.js";
+import type { User, Users } from "./users.js";
 
 const MAX_BODY = 2 * 1024 * 1024;
 
-type Handler = (ctx: { user: User; body: Record<string, unknown>; params: Record<string, string> }) => Promise<[number, unknown] | [number, string, string]>;
+type Body = Readonly<Record<string, unknown>>;
 
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+interface Ctx<O extends Operation> {
+  readonly user: User;
+  readonly body: Body;
+  readonly params: PathParams<O>;
+}
+
+type Handlers = { readonly [O in Operation]: (ctx: Ctx<O>) => Promise<ApiResponses[O]> };
+
+async function readBody(req: IncomingMessage): Promise<Body> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY) throw new ValidationError("request", [`body over ${MAX_BODY} bytes`]);
+    if (size > MAX_BODY) throw new RequestInvalidError("the request body", [`it is over ${MAX_BODY} bytes`]);
     chunks.push(c);
   }
   if (size === 0) return {};
+  let v: unknown;
   try {
-    const v = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
-    return v as Record<string, unknown>;
+    v = JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch (err) {
-    throw new ValidationError("request", [`body is not a JSON object (${(err as Error).message})`]);
+    throw new RequestInvalidError("the request body", [`it is not JSON (${(err as Error).message})`]);
   }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new RequestInvalidError("the request body", ["it must be a JSON object"]);
+  return v as Body;
 }
 
-const str = (body: Record<string, unknown>, key: string): string => {
-  const v = body[key];
-  if (typeof v !== "string" || v.trim() === "") throw new ValidationError("request", [`'${key}' must be a non-empty string`]);
-  return v;
-};
+function handlers(service: PolicyService): Handlers {
+  return {
+    currentVersion: async () => ({ version: service.currentVersion() }),
+    history: () => service.history(),
+    evaluate: async ({ body }) => {
+      const ev = await service.evaluate(parseEvaluateRequest(body).change);
+      return { proposedVersion: ev.bundle.version, tests: ev.tests, impact: ev.impact, dryRun: ev.dryRun };
+    },
+    listProposals: async () => service.listProposals(),
+    propose: async ({ user, body }) => {
+      const r = parseProposeRequest(body);
+      return service.propose(user, r.change, r.description);
+    },
+    getProposal: async ({ params }) => service.proposal(params.id),
+    approve: async ({ user, body, params }) => service.approve(user, params.id, parseApproveRequest(body).immediate === true),
+    apply: async ({ user, body, params }) => {
+      parseNoBody(body);
+      return service.apply(user, params.id);
+    },
+    rollback: async ({ user, body }) => ({ version: await service.rollback(user, parseRollbackRequest(body).version) }),
+    ledger: () => service.ledgerEntries(),
+    ledgerExport: async () => (await service.ledgerEntries()).map((e) => JSON.stringify(e)).join("\n") + "\n",
+  };
+}
+
+interface Route {
+  readonly op: Operation;
+  readonly pattern: RegExp;
+}
+
+const ROUTES: readonly Route[] = (Object.keys(API_ROUTES) as Operation[]).map((op) => ({
+  op,
+  pattern: new RegExp(`^${API_ROUTES[op].path.replace(/\{(\w+)\}/g, "(?<$1>[\\w-]+)")}$`),
+}));
 
 export function policyApi(service: PolicyService, users: Users, log: Logger, registry: Registry): Server {
   const requests = new Counter({ name: "px_policy_requests_total", help: "Policy API requests", labelNames: ["route", "status"], registers: [registry] });
-  const routes: [string, RegExp, Handler][] = [
-    ["GET", /^\/v1\/policy\/current$/, async () => [200, { version: service.currentVersion() }]],
-    ["GET", /^\/v1\/policy\/history$/, async () => [200, await service.history()]],
-    ["POST", /^\/v1\/policy\/evaluate$/, async ({ body }) => {
-      const ev = await service.evaluate(parseChange(body.change));
-      return [200, { proposedVersion: ev.bundle.version, tests: ev.tests, impact: ev.impact, dryRun: ev.dryRun }];
-    }],
-    ["GET", /^\/v1\/proposals$/, async () => [200, service.listProposals()]],
-    ["POST", /^\/v1\/proposals$/, async ({ user, body }) => [201, await service.propose(user, parseChange(body.change), str(body, "description"))]],
-    ["GET", /^\/v1\/proposals\/(?<id>[\w-]+)$/, async ({ params }) => [200, service.proposal(params.id!)]],
-    ["POST", /^\/v1\/proposals\/(?<id>[\w-]+)\/approve$/, async ({ user, body, params }) => [200, await service.approve(user, params.id!, body.immediate === true)]],
-    ["POST", /^\/v1\/proposals\/(?<id>[\w-]+)\/apply$/, async ({ user, params }) => [200, await service.apply(user, params.id!)]],
-    ["POST", /^\/v1\/policy\/rollback$/, async ({ user, body }) => [200, { version: await service.rollback(user, str(body, "version")) }]],
-    ["GET", /^\/v1\/ledger$/, async () => [200, await service.ledgerEntries()]],
-    ["GET", /^\/v1\/ledger\/export$/, async () => [200, (await service.ledgerEntries()).map((e) => JSON.stringify(e)).join("\n") + "\n", "application/x-ndjson"]],
-  ];
+  const handle = handlers(service) as Readonly<Record<Operation, (ctx: Ctx<Operation>) => Promise<unknown>>>;
 
   const send = (res: ServerResponse, status: number, body: unknown, type = "application/json") => {
     res.writeHead(status, { "content-type": type });
@@ -60,33 +89,32 @@ export function policyApi(service: PolicyService, users: Users, log: Logger, reg
   };
 
   return createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    const path = url.pathname;
+    const path = new URL(req.url ?? "/", "http://x").pathname;
     void (async () => {
       if (req.method === "GET" && path === "/healthz") return send(res, 200, { ok: true });
       if (req.method === "GET" && path === "/openapi.json") return send(res, 200, OPENAPI);
       if (req.method === "GET" && path === "/metrics") return send(res, 200, await registry.metrics(), registry.contentType);
-      const match = routes.find(([m, re]) => m === req.method && re.test(path));
-      const routeName = match ? `${match[0]} ${match[1].source}` : "unmatched";
+      const route = ROUTES.find((r) => API_ROUTES[r.op].method === req.method && r.pattern.test(path));
+      const spec = route ? API_ROUTES[route.op] : undefined;
+      const routeName = spec ? `${spec.method} ${spec.path}` : "unmatched";
       let status = 500;
+      let user: User | undefined;
       try {
-        if (!match) {
-          status = 404;
-          return send(res, 404, { error: `no route ${req.method} ${path}`, code: "NOT_FOUND" });
-        }
-        const user = users.authenticate(req.headers.authorization);
+        if (!route || !spec) throw new RouteNotFoundError(req.method ?? "?", path);
+        user = users.authenticate(req.headers.authorization);
         const body = req.method === "POST" ? await readBody(req) : {};
-        const params = (match[1].exec(path)?.groups ?? {}) as Record<string, string>;
-        const out = await match[2]({ user, body, params });
-        status = out[0];
+        const params = (route.pattern.exec(path)?.groups ?? {}) as PathParams<Operation>;
+        const out = await handle[route.op]({ user, body, params });
+        status = spec.status;
         log.info({ user: user.id, method: req.method, path, status }, "policy api");
-        return out.length === 3 ? send(res, out[0], out[1], out[2]) : send(res, out[0], out[1]);
+        return "contentType" in spec ? send(res, status, out, spec.contentType) : send(res, status, out);
       } catch (err) {
-        status = err instanceof AuthError ? err.status : err instanceof ValidationError ? 400 : err instanceof ChangeRejectedError ? 422 : err instanceof NotFoundError ? 404 : err instanceof ConflictError ? 409 : 500;
+        const r = errorResponse(err);
+        status = r.status;
         if (err instanceof AuthError) log.warn({ method: req.method, path, status, reason: err.message }, "policy api refused");
-        else if (status === 500) log.error({ err, method: req.method, path }, "policy api failed");
-        const e = err as PxError;
-        return send(res, status, { error: e.message, code: e.code ?? "INTERNAL", ...(err instanceof ChangeRejectedError ? { details: err.details } : err instanceof ValidationError ? { details: err.problems } : {}) });
+        else if (status >= 500) log.error({ err, user: user?.id, method: req.method, path, status }, "policy api failed");
+        else log.info({ user: user?.id, method: req.method, path, status, code: r.body.code }, "policy api");
+        return send(res, status, r.body);
       } finally {
         requests.inc({ route: routeName, status: String(status) });
       }

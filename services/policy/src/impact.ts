@@ -5,28 +5,7 @@
  */
 import { describeSchema, EVENT_TYPES, schemaJson, sourceOf, type EventType, type PolicyData, type SchemaInfo } from "../../shared/src/index.js";
 import { validateDecision, type Decision, type DecisionEngine, type PolicyInput } from "../../decision/src/index.js";
-
-export interface FieldChange {
-  readonly party: string;
-  readonly eventType: EventType;
-  /** A field name, or "(delivery)" for the event as a whole. */
-  readonly field: string;
-  readonly from: string;
-  readonly to: string;
-  /** Attribute combinations (source, platform, courier, locker) where this happens. */
-  readonly cases: number;
-  /** The contract between the publishing party and the recipient in those cases, if any. */
-  readonly contracts: readonly string[];
-}
-
-export interface Impact {
-  readonly reductions: readonly FieldChange[];
-  readonly expansions: readonly FieldChange[];
-  readonly otherChanges: readonly FieldChange[];
-  /** Cases where the proposal would withhold what the regulator's floor guarantees. */
-  readonly floorViolations: readonly string[];
-  readonly casesCompared: number;
-}
+import type { FieldChange, Impact } from "./api.js";
 
 export const DELIVERY = "(delivery)";
 const infos = new Map<EventType, SchemaInfo>();

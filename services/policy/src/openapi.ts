@@ -1,59 +1,219 @@
-/** The OpenAPI document of the policy service, served at GET /openapi.json. */
-const change = {
+/**
+ * The OpenAPI document of the policy service, served at GET /openapi.json. It is built from api.ts: paths
+ * from API_ROUTES, error responses from the error registry (http-errors.ts), and every schema checked
+ * against the api.ts type it describes (a field added to a type without its schema does not compile).
+ */
+import { EVENT_TYPES, SHARED_ERROR_CODES } from "../../shared/src/index.js";
+import { LEDGER_ENTRY_TYPES, LEDGER_ERROR_CODES } from "../../ledger/src/index.js";
+import type { LedgerEntry } from "../../ledger/src/index.js";
+import { API_ROUTES, type ApiErrorCode, type ApiRequests, type ApiResponses, type Operation } from "./api.js";
+import type * as Api from "./api.js";
+import { POLICY_ERROR_CODES } from "./errors.js";
+import { ERROR_REGISTRY, type ErrorMapping } from "./http-errors.js";
+
+// ------------------------------------------------------------------------------------------- typed schemas
+
+type Json = { readonly [k: string]: unknown };
+
+/** A JSON schema for values of type T; T only serves the type checks. */
+interface Schema<T> {
+  readonly json: Json;
+  readonly _type?: T;
+}
+
+/** The schema of an optional property. */
+interface Optional<T> {
+  readonly optional: Schema<T>;
+}
+
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+
+/** One schema for every property of T: Optional for the optional ones. */
+type Props<T> = { readonly [K in keyof T]-?: K extends OptionalKeys<T> ? Optional<Exclude<T[K], undefined>> : Schema<T[K]> };
+
+const schema = <T>(json: Json): Schema<T> => ({ json });
+const str = schema<string>({ type: "string" });
+const num = schema<number>({ type: "number" });
+const bool = schema<boolean>({ type: "boolean" });
+const oneOf = <T extends string>(values: readonly T[]): Schema<T> => schema({ enum: values });
+const arr = <T>(items: Schema<T>): Schema<T[]> => schema({ type: "array", items: items.json });
+const dict = <T>(values: Schema<T>): Schema<Record<string, T>> => schema({ type: "object", additionalProperties: values.json });
+const nullable = <T>(s: Schema<T>): Schema<T | null> => schema({ oneOf: [s.json, { type: "null" }] });
+const opt = <T>(s: Schema<T>): Optional<T> => ({ optional: s });
+
+function obj<T>(props: Props<T>, extra: Json = {}): Schema<T> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const [k, p] of Object.entries(props as Record<string, Schema<unknown> | Optional<unknown>>)) {
+    if ("optional" in p) properties[k] = p.optional.json;
+    else {
+      properties[k] = p.json;
+      required.push(k);
+    }
+  }
+  return schema({ type: "object", ...extra, properties, ...(required.length > 0 ? { required } : {}) });
+}
+
+/** The named schemas, with the type each describes. */
+interface Components {
+  Error: Api.ErrorResponse;
+  Party: Api.PartyInfo;
+  Contract: Api.Contract;
+  Change: Api.PolicyChange;
+  FieldChange: Api.FieldChange;
+  Impact: Api.Impact;
+  ProposalImpact: Api.ProposalImpact;
+  DryRunLine: Api.DryRunLine;
+  DryRunReport: Api.DryRunReport;
+  TestSummary: Api.TestSummary;
+  Approval: Api.Approval;
+  Proposal: Api.Proposal;
+  HistoryItem: Api.HistoryItem;
+  Evaluation: Api.EvaluateResponse;
+  Version: Api.VersionResponse;
+  LedgerEntry: LedgerEntry;
+  EvaluateRequest: Api.EvaluateRequest;
+  ProposeRequest: Api.ProposeRequest;
+  ApproveRequest: Api.ApproveRequest;
+  RollbackRequest: Api.RollbackRequest;
+}
+
+const ref = <K extends keyof Components>(name: K): Schema<Components[K]> => schema({ $ref: `#/components/schemas/${name}` });
+
+const ACTIONS = ["keep", "drop", "mask", "token", "coarsen"] as const;
+const grant = schema<unknown>({
   type: "object",
-  additionalProperties: false,
-  description: "Contracts (id → contract or null to remove), Rego files (router/<name>.rego → text or null), parties (id → party or null).",
-  properties: {
-    contracts: { type: "object", additionalProperties: { oneOf: [{ $ref: "#/components/schemas/Contract" }, { type: "null" }] } },
-    rego: { type: "object", additionalProperties: { type: ["string", "null"] } },
-    parties: { type: "object", additionalProperties: { oneOf: [{ $ref: "#/components/schemas/Party" }, { type: "null" }] } },
-  },
+  properties: { from: { type: "string" }, to: { type: "string" }, events: { type: "array", items: { type: "string" } }, scope: { enum: ["all", "own_orders", "own_parcels", "own_lockers"] }, classes: { type: "object", additionalProperties: { enum: ACTIONS } }, quota: { type: "object" } },
+});
+const fieldChange = {
+  party: str,
+  eventType: oneOf(EVENT_TYPES),
+  field: schema<string>({ type: "string", description: 'a field name, or "(delivery)" for the event as a whole' }),
+  from: str,
+  to: str,
+  cases: num,
+  contracts: arr(str),
 };
-const error = { type: "object", properties: { error: { type: "string" }, code: { type: "string" }, details: {} }, required: ["error", "code"] };
-const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
-const errors = {
-  "400": { description: "The request body is malformed", ...json({ $ref: "#/components/schemas/Error" }) },
-  "401": { description: "No or unknown API key", ...json({ $ref: "#/components/schemas/Error" }) },
-  "403": { description: "The role may not do this", ...json({ $ref: "#/components/schemas/Error" }) },
+const impactParts = { reductions: arr(ref("FieldChange")), expansions: arr(ref("FieldChange")), otherChanges: arr(ref("FieldChange")), casesCompared: num };
+
+const COMPONENTS: { readonly [K in keyof Components]: Schema<Components[K]> } = {
+  Error: obj<Api.ErrorResponse>({
+    error: str,
+    code: oneOf<ApiErrorCode>([...POLICY_ERROR_CODES, ...SHARED_ERROR_CODES, ...LEDGER_ERROR_CODES]),
+    hint: str,
+    retriable: bool,
+    details: opt(schema<unknown>({ description: "the problems of a malformed request, or the compiler output, test failures or floor violations of a rejected change" })),
+  }),
+  Party: obj<Api.PartyInfo>({ kind: oneOf(["marketplace", "courier", "locker"] as const), name: opt(str), network: opt(str) }),
+  Contract: obj<Api.Contract>({ id: str, parties: schema<string[]>({ type: "array", items: { type: "string" }, minItems: 2, maxItems: 2 }), notice_days: opt(schema<number>({ type: "number", minimum: 0 })), grants: arr(grant) }),
+  Change: obj<Api.PolicyChange>(
+    { contracts: opt(dict(nullable(ref("Contract")))), rego: opt(dict(nullable(str))), parties: opt(dict(nullable(ref("Party")))) },
+    { additionalProperties: false, description: "Contracts (id → contract or null to remove), Rego files (router/<name>.rego → text or null), parties (id → party or null)." },
+  ),
+  FieldChange: obj<Api.FieldChange>(fieldChange),
+  Impact: obj<Api.Impact>({ ...impactParts, floorViolations: arr(str) }),
+  ProposalImpact: obj<Api.ProposalImpact>(impactParts),
+  DryRunLine: obj<Api.DryRunLine>({ party: str, eventType: oneOf(EVENT_TYPES), field: str, from: str, to: str, events: num, of: num, text: str }),
+  DryRunReport: obj<Api.DryRunReport>({ sampled: num, byType: dict(num), lines: arr(ref("DryRunLine")) }),
+  TestSummary: obj<Api.TestSummary>({ passed: num, failed: num, coverage: num }),
+  Approval: obj<Api.Approval>({ by: str, role: oneOf<Api.Role>(["regulator", "party", "viewer"]), party: opt(str), at: str, immediate: bool }),
+  Proposal: obj<Api.Proposal>(
+    {
+      id: str,
+      createdAt: str,
+      author: str,
+      description: str,
+      change: ref("Change"),
+      baseVersion: str,
+      proposedVersion: str,
+      requiredSides: arr(str),
+      impact: ref("ProposalImpact"),
+      dryRun: ref("DryRunReport"),
+      status: oneOf<Api.ProposalStatus>(["proposed", "scheduled", "published", "superseded"]),
+      approvals: arr(ref("Approval")),
+      effectiveAt: opt(str),
+      publishedVersion: opt(str),
+      publishedAt: opt(str),
+    },
+    { description: "A proposed change with its impact, dry run, approvals and status." },
+  ),
+  HistoryItem: obj<Api.HistoryItem>({ version: str, kind: oneOf(["published", "rolled_back"] as const), at: str, by: str, previous: nullable(str), summary: schema<Record<string, unknown>>({ type: "object" }) }),
+  Evaluation: obj<Api.EvaluateResponse>({ proposedVersion: str, tests: ref("TestSummary"), impact: ref("Impact"), dryRun: ref("DryRunReport") }, { description: "Tests, exact impact (reductions, expansions, floor violations) and dry run of a change." }),
+  Version: obj<Api.VersionResponse>({ version: str }),
+  LedgerEntry: obj<LedgerEntry>({ seq: num, at: str, type: oneOf(LEDGER_ENTRY_TYPES), actor: str, body: schema<unknown>({}), prev: str, hash: str, keyId: str, sig: str }),
+  EvaluateRequest: obj<Api.EvaluateRequest>({ change: ref("Change") }, { additionalProperties: false }),
+  ProposeRequest: obj<Api.ProposeRequest>({ change: ref("Change"), description: schema<string>({ type: "string", minLength: 1 }) }, { additionalProperties: false }),
+  ApproveRequest: obj<Api.ApproveRequest>({ immediate: opt(bool) }, { additionalProperties: false }),
+  RollbackRequest: obj<Api.RollbackRequest>({ version: schema<string>({ type: "string", minLength: 1 }) }, { additionalProperties: false }),
 };
+
+// ------------------------------------------------------------------------------------------- paths
+
+const REQUESTS: { readonly [O in keyof ApiRequests]: Schema<ApiRequests[O]> } = {
+  evaluate: ref("EvaluateRequest"),
+  propose: ref("ProposeRequest"),
+  approve: ref("ApproveRequest"),
+  rollback: ref("RollbackRequest"),
+};
+
+const RESPONSES: { readonly [O in Operation]: Schema<ApiResponses[O]> } = {
+  currentVersion: ref("Version"),
+  history: arr(ref("HistoryItem")),
+  evaluate: ref("Evaluation"),
+  listProposals: arr(ref("Proposal")),
+  propose: ref("Proposal"),
+  getProposal: ref("Proposal"),
+  approve: ref("Proposal"),
+  apply: ref("Proposal"),
+  rollback: ref("Version"),
+  ledger: arr(ref("LedgerEntry")),
+  ledgerExport: str,
+};
+
+/** Codes any route may answer. */
+export const COMMON_ERRORS: readonly ApiErrorCode[] = ["UNAUTHENTICATED", "INTERNAL", "DEPENDENCY_FAILED"];
+
+const mapping = (code: ApiErrorCode): ErrorMapping => (ERROR_REGISTRY as Readonly<Partial<Record<ApiErrorCode, ErrorMapping>>>)[code]!;
+
+/** Error responses by status, each describing its codes and their hints. */
+function errorResponses(codes: readonly ApiErrorCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, ApiErrorCode[]>();
+  for (const c of new Set(codes)) byStatus.set(mapping(c).status, [...(byStatus.get(mapping(c).status) ?? []), c]);
+  return Object.fromEntries(
+    [...byStatus].sort(([a], [b]) => a - b).map(([status, cs]) => [String(status), { description: cs.map((c) => `${c}: ${mapping(c).hint}`).join(" | "), content: { "application/json": { schema: ref("Error").json } } }]),
+  );
+}
+
+function operation(op: Operation): Record<string, unknown> {
+  const r = API_ROUTES[op];
+  const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const request = (REQUESTS as Readonly<Partial<Record<Operation, Schema<unknown>>>>)[op];
+  const contentType = "contentType" in r ? r.contentType : "application/json";
+  return {
+    operationId: op,
+    summary: r.summary,
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(request ? { requestBody: { required: op !== "approve", content: { "application/json": { schema: request.json } } } } : {}),
+    responses: { [String(r.status)]: { description: r.summary, content: { [contentType]: { schema: RESPONSES[op].json } } }, ...errorResponses([...COMMON_ERRORS, ...r.errors]) },
+  };
+}
+
+function paths(): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const op of Object.keys(API_ROUTES) as Operation[]) {
+    const r = API_ROUTES[op];
+    (out[r.path] ??= {})[r.method.toLowerCase()] = operation(op);
+  }
+  return out;
+}
 
 export const OPENAPI = {
   openapi: "3.1.0",
-  info: { title: "Parcel Exchange policy service", version: "1.0.0", description: "Submit, review, approve, publish and roll back data-sharing policies; read the ledger." },
+  info: { title: "Parcel Exchange policy service", version: "1.0.0", description: "Submit, review, approve, publish and roll back data-sharing policies; read the ledger. Every error answers with {error, code, hint, retriable, details?}." },
   components: {
     securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "API key; the service keeps only its SHA-256 hash" } },
-    schemas: {
-      Error: error,
-      Change: change,
-      Party: { type: "object", properties: { kind: { enum: ["marketplace", "courier", "locker"] }, name: { type: "string" }, network: { type: "string" } }, required: ["kind"] },
-      Contract: {
-        type: "object",
-        required: ["id", "parties", "grants"],
-        properties: {
-          id: { type: "string" },
-          parties: { type: "array", items: { type: "string" }, minItems: 2, maxItems: 2 },
-          notice_days: { type: "number", minimum: 0 },
-          grants: { type: "array", items: { type: "object", properties: { from: { type: "string" }, to: { type: "string" }, events: { type: "array", items: { type: "string" } }, scope: { enum: ["all", "own_orders", "own_parcels", "own_lockers"] }, classes: { type: "object", additionalProperties: { enum: ["keep", "drop", "mask", "token", "coarsen"] } }, quota: { type: "object" } } } },
-        },
-      },
-      Proposal: { type: "object", description: "A proposed change with its impact, dry run, approvals and status (proposed | scheduled | published | superseded)." },
-      Evaluation: { type: "object", description: "Tests, exact impact (reductions, expansions, floor violations) and dry run of a change." },
-    },
+    schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, s]) => [name, s.json])),
   },
   security: [{ apiKey: [] }],
-  paths: {
-    "/v1/policy/current": { get: { summary: "The version in force", responses: { "200": { description: "version", ...json({ type: "object", properties: { version: { type: "string" } } }) }, ...errors } } },
-    "/v1/policy/history": { get: { summary: "Published versions and rollbacks with author, time, summary and dry-run result", responses: { "200": { description: "history", ...json({ type: "array" }) }, ...errors } } },
-    "/v1/policy/evaluate": { post: { summary: "Compile, test, diff and dry-run a change without proposing it", requestBody: json({ type: "object", required: ["change"], properties: { change: { $ref: "#/components/schemas/Change" } } }), responses: { "200": { description: "evaluation", ...json({ $ref: "#/components/schemas/Evaluation" }) }, "422": { description: "does not compile or tests fail", ...json({ $ref: "#/components/schemas/Error" }) }, ...errors } } },
-    "/v1/proposals": {
-      get: { summary: "All proposals", responses: { "200": { description: "proposals", ...json({ type: "array", items: { $ref: "#/components/schemas/Proposal" } }) }, ...errors } },
-      post: { summary: "Propose a change", requestBody: json({ type: "object", required: ["change", "description"], properties: { change: { $ref: "#/components/schemas/Change" }, description: { type: "string" } } }), responses: { "201": { description: "the proposal", ...json({ $ref: "#/components/schemas/Proposal" }) }, "422": { description: "rejected: compile error, failing tests or floor breach; the policy in force stays", ...json({ $ref: "#/components/schemas/Error" }) }, ...errors } },
-    },
-    "/v1/proposals/{id}": { get: { summary: "One proposal", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the proposal", ...json({ $ref: "#/components/schemas/Proposal" }) }, "404": { description: "no such proposal" }, ...errors } } },
-    "/v1/proposals/{id}/approve": { post: { summary: "Approve (a regulator may ask for immediate effect)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], requestBody: json({ type: "object", properties: { immediate: { type: "boolean" } } }), responses: { "200": { description: "the proposal", ...json({ $ref: "#/components/schemas/Proposal" }) }, "409": { description: "already published" }, ...errors } } },
-    "/v1/proposals/{id}/apply": { post: { summary: "Regulator: put an approved change into effect now", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "the proposal", ...json({ $ref: "#/components/schemas/Proposal" }) }, ...errors } } },
-    "/v1/policy/rollback": { post: { summary: "Regulator: put an earlier version back in force", requestBody: json({ type: "object", required: ["version"], properties: { version: { type: "string" } } }), responses: { "200": { description: "version in force", ...json({ type: "object", properties: { version: { type: "string" } } }) }, "404": { description: "no such version" }, ...errors } } },
-    "/v1/ledger": { get: { summary: "Every ledger entry", responses: { "200": { description: "entries", ...json({ type: "array" }) }, ...errors } } },
-    "/v1/ledger/export": { get: { summary: "The ledger as JSON lines", responses: { "200": { description: "JSONL", content: { "application/x-ndjson": { schema: { type: "string" } } } }, ...errors } } },
-  },
+  paths: paths(),
 } as const;

@@ -5,9 +5,9 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ConfigError, PxError } from "../../shared/src/index.js";
-
-export type Role = "regulator" | "party" | "viewer";
+import { ConfigError } from "../../shared/src/index.js";
+import type { Role } from "./api.js";
+import { UnauthenticatedError } from "./errors.js";
 
 export interface User {
   readonly id: string;
@@ -15,14 +15,6 @@ export interface User {
   /** For role `party`: the party id it speaks for. */
   readonly party?: string;
   readonly keySha256: string;
-}
-
-export class AuthError extends PxError {
-  readonly status: 401 | 403;
-  constructor(status: 401 | 403, message: string) {
-    super(status === 401 ? "UNAUTHENTICATED" : "FORBIDDEN", message);
-    this.status = status;
-  }
 }
 
 export const hashKey = (key: string): string => createHash("sha256").update(key).digest("hex");
@@ -56,11 +48,11 @@ export class Users {
   /** The user behind an `Authorization: Bearer <key>` header. */
   authenticate(header: string | undefined): User {
     const m = /^Bearer\s+(\S+)$/.exec(header ?? "");
-    if (!m) throw new AuthError(401, "missing API key: send Authorization: Bearer <key>");
+    if (!m) throw new UnauthenticatedError("missing API key: send Authorization: Bearer <key>");
     const h = hashKey(m[1]!);
     for (const [known, user] of this.byHash) {
       if (timingSafeEqual(Buffer.from(known), Buffer.from(h))) return user;
     }
-    throw new AuthError(401, "unknown API key");
+    throw new UnauthenticatedError("unknown API key");
   }
 }

@@ -1,11 +1,41 @@
 /**
  * Typed errors. Every error says what happened and what to do, and whether retrying can help
- * (`retriable`), in the manner of kafkajs's error classes.
+ * (`retriable`), in the manner of kafkajs's error classes. Error codes are a const union per package
+ * (SharedErrorCode here; LedgerErrorCode, PolicyErrorCode, CliErrorCode in theirs), in the manner of
+ * @platformatic/kafka's `errorCodes`; `PxError<C>` carries one of them.
  */
-export class PxError extends Error {
-  readonly code: string;
+
+/** Reasons a record is dead-lettered by the router; also the values of the `reason` metric label. */
+export const REJECT_REASONS = ["undecodable", "unknown_schema", "unknown_event_type", "missing_routing_attribute", "oversized", "policy_error"] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Every code an error of the shared package carries. */
+export const SHARED_ERROR_CODES = [
+  "CONFIG_INVALID",
+  "EVENT_INVALID",
+  "REJECTED_UNDECODABLE",
+  "REJECTED_UNKNOWN_SCHEMA",
+  "REJECTED_UNKNOWN_EVENT_TYPE",
+  "REJECTED_MISSING_ROUTING_ATTRIBUTE",
+  "REJECTED_OVERSIZED",
+  "REJECTED_POLICY_ERROR",
+  "POLICY_FAILED",
+  "POLICY_BUILD_FAILED",
+  "BUNDLE_REFUSED",
+  "DEPENDENCY_FAILED",
+] as const;
+
+export type SharedErrorCode = (typeof SHARED_ERROR_CODES)[number];
+
+/**
+ * The root of every Parcel Exchange error. `C` is the code union of the package that throws it; it defaults
+ * to `string` so that code outside the typed packages can still create one.
+ */
+export class PxError<C extends string = string> extends Error {
+  readonly code: C;
   readonly retriable: boolean;
-  constructor(code: string, message: string, opts: { retriable?: boolean; cause?: unknown } = {}) {
+  constructor(code: C, message: string, opts: { retriable?: boolean; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
@@ -14,7 +44,7 @@ export class PxError extends Error {
 }
 
 /** A configuration setting is missing or invalid. Names the setting and the fix. */
-export class ConfigError extends PxError {
+export class ConfigError extends PxError<SharedErrorCode> {
   readonly setting: string;
   constructor(setting: string, problem: string, fix: string) {
     super("CONFIG_INVALID", `${setting}: ${problem}. Fix: ${fix}`);
@@ -23,7 +53,7 @@ export class ConfigError extends PxError {
 }
 
 /** An event a party tried to publish does not satisfy its schema or routing rules. */
-export class ValidationError extends PxError {
+export class ValidationError extends PxError<SharedErrorCode> {
   readonly problems: readonly string[];
   constructor(eventType: string, problems: readonly string[]) {
     super("EVENT_INVALID", `${eventType} rejected before sending: ${problems.join("; ")}. Fix the listed fields and publish again.`);
@@ -31,47 +61,40 @@ export class ValidationError extends PxError {
   }
 }
 
-/** Reasons a record is dead-lettered by the router; also the values of the `reason` metric label. */
-export type RejectReason =
-  | "undecodable"
-  | "unknown_schema"
-  | "unknown_event_type"
-  | "missing_routing_attribute"
-  | "oversized"
-  | "policy_error";
-
 /** A raw record the router cannot route. It goes to the dead-letter topic with this reason. */
-export class RejectedRecordError extends PxError {
+export class RejectedRecordError extends PxError<SharedErrorCode> {
   readonly reason: RejectReason;
   constructor(reason: RejectReason, message: string, opts: { cause?: unknown } = {}) {
-    super(`REJECTED_${reason.toUpperCase()}`, message, opts);
+    // The template type is a union of six literals; it type-checks only while each is in SHARED_ERROR_CODES.
+    const code: `REJECTED_${Uppercase<RejectReason>}` = `REJECTED_${reason.toUpperCase() as Uppercase<RejectReason>}`;
+    super(code, message, opts);
     this.reason = reason;
   }
 }
 
 /** Policy evaluation failed, timed out or returned a malformed decision. Fails closed. */
-export class PolicyError extends PxError {
+export class PolicyError extends PxError<SharedErrorCode> {
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super("POLICY_FAILED", `${message}. The event is dead-lettered and delivered to no party; fix the policy and publish a new version.`, opts);
   }
 }
 
 /** The policy bundle could not be built or loaded. */
-export class PolicyBuildError extends PxError {
+export class PolicyBuildError extends PxError<SharedErrorCode> {
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super("POLICY_BUILD_FAILED", message, opts);
   }
 }
 
 /** A policy bundle a router will not apply (unsigned, foreign key, unreadable). The policy in force stays. */
-export class BundleRefusedError extends PxError {
+export class BundleRefusedError extends PxError<SharedErrorCode> {
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super("BUNDLE_REFUSED", `${message}; the policy in force stays. Publish bundles through the policy service, which signs them.`, opts);
   }
 }
 
 /** A process-boundary dependency (Kafka, registry, Redis) failed; retrying may help. */
-export class DependencyError extends PxError {
+export class DependencyError extends PxError<SharedErrorCode> {
   constructor(dependency: string, message: string, opts: { cause?: unknown } = {}) {
     super("DEPENDENCY_FAILED", `${dependency}: ${message}`, { retriable: true, cause: opts.cause });
   }
