@@ -1,7 +1,7 @@
-package px.ceiling_test
+package px.router.ceiling_test
 
-import data.px.ceiling
-import data.px.fixtures_test as fx
+import data.px.router.ceiling
+import data.px.router.fixtures_test as fx
 
 # A ZTO parcel of a Taobao order sitting in a Hive Box locker.
 in_locker := fx.event("LockerEvent", "hive-box", "taobao", "zto", "hive-box")

@@ -1,10 +1,21 @@
-# Bilateral contracts (data.contracts): which grants apply to the event in
-# input, and the most revealing action they offer for each data class.
-package px.contracts
+# METADATA
+# title: Bilateral contracts
+# description: >-
+#   Which grants of the bilateral contracts (data.contracts) apply to the
+#   event in input, and the most revealing action they offer for each data
+#   class.
+package px.router.contracts
 
-import data.px.actions
+import data.px.router.actions
 
-# Whether a grant's scope covers input.event for input.recipient.
+# METADATA
+# title: Grant scope holds
+# description: >-
+#   Whether a grant's scope covers input.event for input.recipient. `all`
+#   always holds; `own_orders`, `own_parcels` and `own_lockers` hold when the
+#   recipient is the event's platform, courier or locker. Any other scope
+#   never holds.
+# scope: document
 scope_holds("all") := true
 
 scope_holds("own_orders") if input.event.platform == input.recipient
@@ -13,8 +24,11 @@ scope_holds("own_parcels") if input.event.courier == input.recipient
 
 scope_holds("own_lockers") if input.event.locker == input.recipient
 
-# Every grant that lets input.event reach input.recipient, with the id of the
-# contract that holds it.
+# METADATA
+# title: Applying grants
+# description: >-
+#   Every grant that lets input.event reach input.recipient, with the id of
+#   the contract that holds it.
 applying contains {"contract": id, "grant": grant} if {
 	some id, contract in data.contracts
 	some grant in contract.grants
@@ -26,18 +40,31 @@ applying contains {"contract": id, "grant": grant} if {
 	scope_holds(grant.scope)
 }
 
-# Ids of the contracts that have at least one applying grant.
+# METADATA
+# title: Applied contracts
+# description: Ids of the contracts that have at least one applying grant.
 applied := {a.contract | some a in applying}
 
-# Whether the recipient has used up today's release quota for a class.
+# METADATA
+# title: Over quota
+# description: Whether the recipient has used up today's release quota for a class.
 over_quota(class) if object.get(input, ["quota", class], "ok") == "over"
 
-# What one applying grant offers for one class: the action it names, or the
-# quota's fallback when the grant limits the class and the quota is used up.
+# METADATA
+# title: Offer of one grant
+# description: >-
+#   What one applying grant offers for one class: the action it names, or the
+#   quota's fallback (drop if it names none) when the grant limits the class
+#   and the quota is used up.
 offer(a, class, action) := {"action": object.get(a.grant.quota[class], "over", "drop"), "rule": concat(".", ["quota", a.contract])} if {
 	over_quota(class)
 } else := {"action": action, "rule": concat(".", ["contract", a.contract])}
 
+# METADATA
+# title: Offers
+# description: >-
+#   Every (class, action, rule) offered by an applying grant; offers of
+#   unknown actions are left out.
 offers contains {"class": class, "action": o.action, "rule": o.rule} if {
 	some a in applying
 	some class, action in a.grant.classes
@@ -45,8 +72,11 @@ offers contains {"class": class, "action": o.action, "rule": o.rule} if {
 	actions.known(o.action)
 }
 
-# For each class named by an applying grant, the most revealing offer. Ties
-# between contracts are broken by the smallest rule name.
+# METADATA
+# title: Best offer per class
+# description: >-
+#   For each class named by an applying grant, the most revealing offer. Ties
+#   between contracts are broken by the smallest rule name.
 best[class] := {"action": action, "rule": rule} if {
 	some class in {o.class | some o in offers}
 	top := max({actions.rank[o.action] | some o in offers; o.class == class})

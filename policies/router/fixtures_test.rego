@@ -1,6 +1,6 @@
 # Shared fixtures for the unit tests: a fixed party list and builders for
 # events, grants and contracts, so unit tests do not depend on shipped data.
-package px.fixtures_test
+package px.router.fixtures_test
 
 parties := {
 	"taobao": {"kind": "marketplace"},

@@ -1,7 +1,7 @@
-package px.floor_test
+package px.router.floor_test
 
-import data.px.fixtures_test as fx
 import data.px.router
+import data.px.router.fixtures_test as fx
 
 classes := ["routing", "public", "business", "pii.phone"]
 

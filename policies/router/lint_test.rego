@@ -1,7 +1,7 @@
-package px.lint_test
+package px.router.lint_test
 
-import data.px.fixtures_test as fx
-import data.px.lint
+import data.px.router.fixtures_test as fx
+import data.px.router.lint
 
 test_every_problem_is_reported if {
 	bad := {

@@ -1,12 +1,23 @@
-# Entrypoint: data.px.router.decision, the per-field disclosure decision for
-# one (event, recipient) pair.
+# METADATA
+# title: Router decision
+# description: >-
+#   The per-field disclosure decision for one (event, recipient) pair. The
+#   entrypoint is data.px.router.decision (px/router/decision), compiled to
+#   Wasm by services/policy-build.
 package px.router
 
-import data.px.actions
-import data.px.ceiling
-import data.px.contracts
-import data.px.floor
+import data.px.router.actions
+import data.px.router.ceiling
+import data.px.router.contracts
+import data.px.router.floor
 
+# METADATA
+# title: Decision
+# description: >-
+#   Whether input.event is delivered to input.recipient, the action and the
+#   rule behind it for each of input.fields, the daily quota limits per class
+#   and the reasons for delivering or not.
+# entrypoint: true
 decision := {
 	"deliver": deliver,
 	"fields": fields,
@@ -14,7 +25,11 @@ decision := {
 	"reasons": reasons,
 }
 
-# Why the event is not delivered, if it is not.
+# METADATA
+# title: Refusal
+# description: >-
+#   Why the event is not delivered, if it is not: unknown_recipient,
+#   recipient_is_source or no_grant (no applying grant and no floor).
 refusal := "unknown_recipient" if {
 	not data.parties[input.recipient]
 } else := "recipient_is_source" if {
@@ -24,29 +39,54 @@ refusal := "unknown_recipient" if {
 	not floor.buyer_tracking
 }
 
+# METADATA
+# title: Deliver
+# description: Whether the event reaches the recipient at all; only when nothing refuses it.
+# scope: document
 default deliver := false
 
 deliver if not refusal
 
-# What the delivery rests on: the contracts with applying grants and the floor.
+# METADATA
+# title: Grounds
+# description: What the delivery rests on, the contracts with applying grants and the floor.
+# scope: document
 grounds contains concat(":", ["contract", id]) if some id in contracts.applied
 
 grounds contains "floor:buyer_tracking" if floor.buyer_tracking
 
+# METADATA
+# title: Reasons
+# description: >-
+#   The sorted grounds of a delivery, or the single deliver.none reason of a
+#   refusal.
 reasons := [concat(":", ["deliver.none", refusal])] if {
 	not deliver
 } else := sort(grounds)
 
-# Field names are expected to be unique; if one repeats, the least revealing
-# of its verdicts wins.
+# METADATA
+# title: Field decisions
+# description: >-
+#   The action and rule for each field name in input.fields. Field names are
+#   expected to be unique; if one repeats, the least revealing of its
+#   verdicts wins.
 fields := {name: field_decision(name) | some f in input.fields; name := f.name}
 
+# METADATA
+# title: Field decision
+# description: The least revealing verdict among the fields named `name`.
 field_decision(name) := v if {
 	verdicts := {field_verdict(f) | some f in input.fields; f.name == name}
 	low := min({actions.rank[x.action] | some x in verdicts})
 	v := min({x | some x in verdicts; actions.rank[x.action] == low})
 }
 
+# METADATA
+# title: Field verdict
+# description: >-
+#   The verdict for one field, first that holds: drop everything when not
+#   delivered, keep routing fields, keep public fields under the floor, the
+#   contracts' best offer under the ceiling, or drop by default.
 field_verdict(f) := {"action": "drop", "rule": "deliver.none"} if {
 	not deliver
 } else := {"action": "keep", "rule": "routing.accompanies_delivery"} if {
@@ -58,13 +98,21 @@ field_verdict(f) := {"action": "drop", "rule": "deliver.none"} if {
 	contracts.best[f.class]
 } else := {"action": "drop", "rule": "default.deny"}
 
-# Applies the regulator ceiling to the contracts' offer for a class.
+# METADATA
+# title: Capped offer
+# description: >-
+#   Applies the regulator ceiling to the contracts' offer for a class; the
+#   rule becomes ceiling.<class> when the ceiling changes the action.
 capped(class, offer) := {"action": limited, "rule": concat(".", ["ceiling", class])} if {
 	limited := ceiling.limit(class, offer.action)
 	limited != offer.action
 } else := offer
 
-# Per class, the smallest daily limit among the applying grants' quotas.
+# METADATA
+# title: Quota limits
+# description: >-
+#   Per class, the smallest daily limit among the applying grants' quotas;
+#   empty when the event is not delivered.
 quota_limits := {class: min(limits) |
 	some a in contracts.applying
 	some class, _ in a.grant.quota

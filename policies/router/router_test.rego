@@ -1,7 +1,7 @@
 package px.router_test
 
-import data.px.fixtures_test as fx
 import data.px.router
+import data.px.router.fixtures_test as fx
 
 # sf-express -> taobao tracking, scope own_orders, public and business kept.
 sf_taobao := fx.contract("sf-express--taobao", ["sf-express", "taobao"], [fx.grant(

@@ -1,10 +1,10 @@
 # Key cases of the shipped parties and contracts (policies/data and
 # policies/contracts), located by shipped_parties and shipped_contracts.
-package px.shipped_test
+package px.router.shipped_test
 
-import data.px.fixtures_test as fx
-import data.px.lint
 import data.px.router
+import data.px.router.fixtures_test as fx
+import data.px.router.lint
 
 # The shipped documents. The build (and `opa test policies/router
 # policies/data policies/contracts`) loads them at data.parties and
