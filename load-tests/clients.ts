@@ -5,22 +5,20 @@
  *   npm run bench:clients -- --events 100000 [--rounds 2] [--partitions 6] [--seed N] [--batch 1000]
  *                            [--variants pipe,tx,produce] [--phase-timeout-s 300] [--keep-topics] [--no-results]
  *
- * Variants (each client does the same work through the same narrow interface, `BenchClient` below):
+ * Variants (pipe and produce: each client through the same narrow interface, `BenchClient` below; tx: the
+ * router's own RouterKafka implementations):
  *   pipe     consumer group over the raw topics → idempotent producer (acks all) to <prefix>.clients.out-{a,b};
  *            every record goes out unchanged plus three router-shaped string headers. Offsets are committed
  *            after each produced batch (at-least-once, no transactions).
- *   tx       the router's pattern: one transactional producer per input partition, one transaction per input
- *            batch holding the produced records and the group's offsets (sendOffsets / addOffset).
+ *   tx       the router's own transactional pipe (services/router/src/kafka-client, kafkajs vs platformatic):
+ *            one sink per input partition, one transaction per input batch with the group's offset inside.
  *   produce  producer only: N pre-encoded records (key, value, three string headers), batches of --batch,
  *            each batch awaited before the next.
  * A is kafkajs 2.2.4, B is @platformatic/kafka 1.35.0. Every phase has its own consumer group and a time limit;
  * the order of A and B alternates from round to round. Results: stdout (markdown) and
  * load-tests/results/clients.{json,md}. Talks only to the brokers in the configuration (the local stack).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { inspect, parseArgs } from "node:util";
 import {
   compatibilityPartitioner,
@@ -37,10 +35,9 @@ import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
-import { wholeNumber } from "./args.js";
+import { createRouterKafka, type PartitionSink } from "../services/router/src/kafka-client/index.js";
+import { bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const RESULTS_DIR = join(HERE, "results");
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -91,55 +88,23 @@ if (config.kafka.ssl || config.kafka.sasl) {
 
 // ---------------------------------------------------------------------------------------------- helpers
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-/** Polls `done` every 25 ms, prints `progress()` every second, fails after the phase timeout. */
-async function waitFor(label: string, done: () => boolean, progress: () => string): Promise<void> {
-  const start = Date.now();
-  let nextPrint = start + 1000;
-  for (;;) {
-    if (done()) return;
-    const now = Date.now();
-    if (now - start > PHASE_TIMEOUT_MS) throw new Error(`${label}: not finished after ${PHASE_TIMEOUT_MS / 1000} s (${progress()})`);
-    if (now >= nextPrint) {
-      console.log(`  [${label}] ${((now - start) / 1000).toFixed(0).padStart(4)} s  ${progress()}`);
-      nextPrint += 1000;
-    }
-    await sleep(25);
-  }
-}
-
-/** Bounds a clean-up step: a client that hangs on close must not hang the run. */
-async function bounded(what: string, p: Promise<unknown>, ms = 15_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([p, new Promise((_, no) => (timer = setTimeout(() => no(new Error(`${what}: no answer after ${ms} ms`)), ms)))]);
-  } catch (err) {
-    log.warn({ err }, `${what} failed`);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Waits until a phase has produced N records; its first failure fails the wait. */
+function untilProduced(label: string, state: () => { consumed: number; produced: number; failure: unknown }): Promise<void> {
+  return waitFor(
+    label,
+    () => {
+      const { produced, failure } = state();
+      if (failure) throw failure;
+      return produced >= N;
+    },
+    () => `consumed ${fmt(state().consumed)}/${fmt(N)}  produced ${fmt(state().produced)}`,
+    PHASE_TIMEOUT_MS,
+    25,
+  );
 }
 
 async function endOffsets(admin: Admin, topic: string): Promise<number> {
-  let total = 0;
-  for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high);
-  return total;
-}
-
-/** Sum over the raw partitions of (end offset − committed offset of the group). */
-async function groupLag(admin: Admin, groupId: string): Promise<number> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...RAW] });
-  let lag = 0;
-  for (const topic of RAW) {
-    const c = committed.find((x) => x.topic === topic)?.partitions ?? [];
-    for (const p of await admin.fetchTopicOffsets(topic)) {
-      const o = Number(c.find((x) => x.partition === p.partition)?.offset ?? "-1");
-      lag += Number(p.high) - Math.max(o, Number(p.low));
-    }
-  }
-  return lag;
+  return endOffsetsTotal(admin, [topic]);
 }
 
 // The three headers the router puts on a delivery (core.ts), with values of the same shape and length: a policy
@@ -148,6 +113,13 @@ async function groupLag(admin: Admin, groupId: string): Promise<number> {
 const POLICY_VERSION = "2026.11.21-1f3a9c2e7b6d";
 const TRANSFORMED = "recipient.phone:mask,recipient.address:generalize";
 const eventIdFor = (partition: number, offset: string): string => `00000000-0000-4000-8${String(partition).padStart(3, "0")}-${offset.padStart(12, "0")}`;
+/** The router's delivery headers on a record copied from raw partition `partition` at `offset`. */
+const routerHeaders = (existing: IHeaders | undefined, partition: number, offset: string): IHeaders => ({
+  ...existing,
+  "px-policy-version": POLICY_VERSION,
+  "px-source-event-id": eventIdFor(partition, offset),
+  "px-transformed": TRANSFORMED,
+});
 
 // ---------------------------------------------------------------------------------------------- the narrow interface
 
@@ -176,78 +148,91 @@ interface BenchClient {
   readonly name: "kafkajs" | "@platformatic/kafka";
   /** Consumer group over the raw topics → idempotent producer; offsets committed after each batch. */
   pipe(groupId: string, out: string, label: string): Promise<PhaseRun>;
-  /** One transactional producer per input partition; one transaction per input batch with the offsets inside. */
-  pipeTx(groupId: string, out: string, label: string): Promise<PhaseRun>;
   /** Sends `records` to `out` in batches of BATCH, each awaited. */
   produce(records: readonly PlainRecord[], out: string, label: string): Promise<PhaseRun>;
+}
+
+// ---------------------------------------------------------------------------------------------- tx: the router's own pipe
+
+/**
+ * The tx variant: the router's own transactional path, through the same RouterKafka implementation the router
+ * runs (services/router/src/kafka-client, picked as PX_KAFKA_CLIENT would): one sink (transactional id) per
+ * input partition, one transaction per input batch with the group's offset inside. Records are copied through
+ * unchanged with the router's headers, so this is the router's Kafka path without its routing.
+ */
+async function routerTx(kind: "kafkajs" | "platformatic", kafka: Kafka, groupId: string, out: string, label: string): Promise<PhaseRun> {
+  const client = await createRouterKafka({ ...config, router: { ...config.router, groupId, kafkaClient: kind } }, kafka, log);
+  const sinks = new Map<string, Promise<PartitionSink>>();
+  let consumed = 0;
+  let produced = 0;
+  let batches = 0;
+  let firstAt = 0;
+  let failure: unknown;
+  let tEnd = 0;
+  const t0 = performance.now();
+  await client.connect();
+  try {
+    await client.consume(RAW, async ({ topic, partition, messages, isStale }) => {
+      if (isStale() || messages.length === 0) return;
+      consumed += messages.length;
+      const tp = `${topic}/${partition}`;
+      let sink = sinks.get(tp);
+      if (sink === undefined) sinks.set(tp, (sink = client.openSink(topic, partition)));
+      const tx = await (await sink).begin();
+      try {
+        await tx.send([{ topic: out, messages: messages.map((m) => ({ key: m.key, value: m.value ?? Buffer.alloc(0), headers: routerHeaders(m.headers as IHeaders | undefined, partition, m.offset) })) }]);
+        await tx.commit((BigInt(messages[messages.length - 1]!.offset) + 1n).toString());
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        failure ??= err;
+        throw err;
+      }
+      produced += messages.length;
+      batches++;
+      if (firstAt === 0) firstAt = performance.now();
+    });
+    await untilProduced(label, () => ({ consumed, produced, failure }));
+    tEnd = performance.now();
+  } finally {
+    await bounded(`${kind} consumer stop`, client.stopConsuming());
+    await Promise.all([...sinks.values()].map((p) => bounded(`${kind} sink close`, p.then((x) => x.close()))));
+    await bounded(`${kind} control plane close`, client.close());
+  }
+  return { records: produced, wallMs: tEnd - t0, firstMs: firstAt - t0, batches };
 }
 
 // ---------------------------------------------------------------------------------------------- A: kafkajs
 
 function kafkajsClient(kafka: Kafka): BenchClient {
-  const routerHeaders = (existing: IHeaders | undefined, partition: number, offset: string): IHeaders => ({
-    ...existing,
-    "px-policy-version": POLICY_VERSION,
-    "px-source-event-id": eventIdFor(partition, offset),
-    "px-transformed": TRANSFORMED,
-  });
 
-  async function consumePipe(groupId: string, label: string, transactional: boolean, out: string): Promise<PhaseRun> {
+  async function consumePipe(groupId: string, label: string, out: string): Promise<PhaseRun> {
     let consumed = 0;
     let produced = 0;
     let batches = 0;
     let firstAt = 0;
     let failure: unknown;
     const t0 = performance.now();
-    const plain: KjsProducer | undefined = transactional ? undefined : idempotentProducer(kafka, { allowAutoTopicCreation: false });
-    const perPartition = new Map<string, Promise<KjsProducer>>();
-    const txProducer = (topic: string, partition: number): Promise<KjsProducer> => {
-      const id = `${groupId}.${topic}.${partition}`;
-      let p = perPartition.get(id);
-      if (p === undefined) {
-        const producer = idempotentProducer(kafka, { transactionalId: id, transactionTimeout: 60_000, allowAutoTopicCreation: false });
-        // As the router does: initialise the transactional id (fencing) before the first real transaction.
-        p = producer.connect().then(async () => {
-          await (await producer.transaction()).abort();
-          return producer;
-        });
-        perPartition.set(id, p);
-      }
-      return p;
-    };
+    const plain: KjsProducer = idempotentProducer(kafka, { allowAutoTopicCreation: false });
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, sessionTimeout: 30_000, heartbeatInterval: 3000 });
     let tEnd = 0;
     try {
-      if (plain) await plain.connect();
+      await plain.connect();
       await consumer.connect();
       consumer.on(consumer.events.CRASH, (e) => {
         failure = e.payload.error;
       });
       await consumer.subscribe({ topics: RAW, fromBeginning: true });
       await consumer.run({
-        autoCommit: !transactional,
+        autoCommit: true,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: CONCURRENCY,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
-          const { topic, partition } = batch;
+          const { partition } = batch;
           consumed += batch.messages.length;
           const messages: KjsMessage[] = batch.messages.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, headers: routerHeaders(m.headers, partition, m.offset) }));
           const last = batch.messages[batch.messages.length - 1]!.offset;
-          if (plain) {
-            await plain.sendBatch({ topicMessages: [{ topic: out, messages }], acks: -1 });
-          } else {
-            const producer = await txProducer(topic, partition);
-            const tx = await producer.transaction();
-            try {
-              await tx.sendBatch({ topicMessages: [{ topic: out, messages }], acks: -1 });
-              await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
-              await tx.commit();
-            } catch (err) {
-              await tx.abort().catch(() => undefined);
-              throw err;
-            }
-          }
+          await plain.sendBatch({ topicMessages: [{ topic: out, messages }], acks: -1 });
           produced += messages.length;
           batches++;
           if (firstAt === 0) firstAt = performance.now();
@@ -255,27 +240,18 @@ function kafkajsClient(kafka: Kafka): BenchClient {
           await heartbeat();
         },
       });
-      await waitFor(
-        label,
-        () => {
-          if (failure) throw failure;
-          return produced >= N;
-        },
-        () => `consumed ${fmt(consumed)}/${fmt(N)}  produced ${fmt(produced)}`,
-      );
+      await untilProduced(label, () => ({ consumed, produced, failure }));
       tEnd = performance.now();
     } finally {
       await bounded("kafkajs consumer disconnect", consumer.disconnect());
-      if (plain) await bounded("kafkajs producer disconnect", plain.disconnect());
-      await Promise.all([...perPartition.values()].map((p) => bounded("kafkajs tx producer disconnect", p.then((x) => x.disconnect()))));
+      await bounded("kafkajs producer disconnect", plain.disconnect());
     }
     return { records: produced, wallMs: tEnd - t0, firstMs: firstAt - t0, batches };
   }
 
   return {
     name: "kafkajs",
-    pipe: (groupId, out, label) => consumePipe(groupId, label, false, out),
-    pipeTx: (groupId, out, label) => consumePipe(groupId, label, true, out),
+    pipe: (groupId, out, label) => consumePipe(groupId, label, out),
     async produce(records, out, label) {
       // Built before the clock starts: the router hands the client records of exactly this shape.
       const batches: KjsMessage[][] = [];
@@ -388,7 +364,7 @@ function platformaticClient(): BenchClient {
     }
   }
 
-  async function consumePipe(groupId: string, label: string, transactional: boolean, out: string): Promise<PhaseRun> {
+  async function consumePipe(groupId: string, label: string, out: string): Promise<PhaseRun> {
     let consumed = 0;
     let produced = 0;
     let batches = 0;
@@ -396,39 +372,11 @@ function platformaticClient(): BenchClient {
     let failure: unknown;
     let finished = false;
     const t0 = performance.now();
-    const plain = transactional ? undefined : newProducer();
-    const perPartition = new Map<string, PltProducer<Buffer, Buffer, HeaderPart, HeaderPart>>();
+    const plain = newProducer();
     const consumer = new PltConsumer<Buffer, Buffer, Buffer, Buffer>({ clientId, bootstrapBrokers, groupId, autocommit: false, maxWaitTime: 50, sessionTimeout: 30_000, heartbeatInterval: 3000, retries: 8, retryDelay: 100 });
     let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
     let loop: Promise<void> | undefined;
     let tEnd = 0;
-
-    const txFor = async (topic: string, partition: number): Promise<PltProducer<Buffer, Buffer, HeaderPart, HeaderPart>> => {
-      const id = `${groupId}.${topic}.${partition}`;
-      let p = perPartition.get(id);
-      if (p === undefined) {
-        p = newProducer(id);
-        perPartition.set(id, p);
-      }
-      return p;
-    };
-
-    /** One input partition's share of a drained batch: one transaction, offsets inside. */
-    const inTransaction = async (ms: PltMessage<Buffer, Buffer, Buffer, Buffer>[]): Promise<void> => {
-      const first = ms[0]!;
-      const producer = await txFor(first.topic, first.partition);
-      const tx = await producer.beginTransaction();
-      try {
-        await tx.send({ messages: ms.map((m) => toOut(m, out)) });
-        await tx.addConsumer(consumer);
-        await tx.addOffset(ms[ms.length - 1]!); // the group's offset for this partition becomes last + 1
-        await tx.commit();
-      } catch (err) {
-        await tx.abort().catch(() => undefined);
-        throw err;
-      }
-      batches++;
-    };
 
     try {
       stream = await consumer.consume({ topics: [...RAW], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: false });
@@ -441,60 +389,33 @@ function platformaticClient(): BenchClient {
         () => finished || failure !== undefined,
         async (batch) => {
           consumed += batch.length;
-          if (plain) {
-            await plain.send({ messages: batch.map((m) => toOut(m, out)) });
-            batches++;
-            // Commit what was produced: the last offset of every partition in the batch, + 1.
-            const last = new Map<string, PltMessage<Buffer, Buffer, Buffer, Buffer>>();
-            for (const m of batch) last.set(`${m.topic}\u0000${m.partition}`, m);
-            await consumer.commit({ offsets: [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: -1 })) });
-          } else {
-            const byPartition = new Map<string, PltMessage<Buffer, Buffer, Buffer, Buffer>[]>();
-            for (const m of batch) {
-              const k = `${m.topic}\u0000${m.partition}`;
-              let list = byPartition.get(k);
-              if (list === undefined) byPartition.set(k, (list = []));
-              list.push(m);
-            }
-            // As many partitions at a time as kafkajs's partitionsConsumedConcurrently.
-            const groups = [...byPartition.values()];
-            let next = 0;
-            await Promise.all(
-              Array.from({ length: Math.min(CONCURRENCY, groups.length) }, async () => {
-                while (next < groups.length) await inTransaction(groups[next++]!);
-              }),
-            );
-          }
+          await plain.send({ messages: batch.map((m) => toOut(m, out)) });
+          batches++;
+          // Commit what was produced: the last offset of every partition in the batch, + 1.
+          const last = new Map<string, PltMessage<Buffer, Buffer, Buffer, Buffer>>();
+          for (const m of batch) last.set(`${m.topic}\u0000${m.partition}`, m);
+          await consumer.commit({ offsets: [...last.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: -1 })) });
           produced += batch.length;
           if (firstAt === 0) firstAt = performance.now();
         },
       ).catch((err: unknown) => {
         failure ??= err;
       });
-      await waitFor(
-        label,
-        () => {
-          if (failure) throw failure;
-          return produced >= N;
-        },
-        () => `consumed ${fmt(consumed)}/${fmt(N)}  produced ${fmt(produced)}`,
-      );
+      await untilProduced(label, () => ({ consumed, produced, failure }));
       tEnd = performance.now();
     } finally {
       finished = true;
       if (loop) await bounded("platformatic drain loop", loop);
       if (stream) await bounded("platformatic stream close", stream.close());
       await bounded("platformatic consumer close", consumer.close());
-      if (plain) await bounded("platformatic producer close", plain.close());
-      await Promise.all([...perPartition.values()].map((p) => bounded("platformatic tx producer close", p.close())));
+      await bounded("platformatic producer close", plain.close());
     }
     return { records: produced, wallMs: tEnd - t0, firstMs: firstAt - t0, batches };
   }
 
   return {
     name: "@platformatic/kafka",
-    pipe: (groupId, out, label) => consumePipe(groupId, label, false, out),
-    pipeTx: (groupId, out, label) => consumePipe(groupId, label, true, out),
+    pipe: (groupId, out, label) => consumePipe(groupId, label, out),
     async produce(records, out, label) {
       const batches: PltOut[][] = [];
       for (let i = 0; i < records.length; i += BATCH) {
@@ -606,11 +527,6 @@ function plainRecords(n: number, valueBytes: number): PlainRecord[] {
   return out;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 interface SideSummary {
   readonly medianPerSec: number;
@@ -635,7 +551,7 @@ interface VariantSummary {
 
 const VARIANT_LABEL: Record<Variant, string> = {
   pipe: "pipe (consume → idempotent produce, +3 headers)",
-  tx: "pipe-tx (one transaction per input batch, offsets inside)",
+  tx: "router's pipe-tx (router kafka-client: one transaction per input batch, offsets inside)",
   produce: `producer only (batches of ${BATCH}, +3 headers)`,
 };
 
@@ -745,7 +661,7 @@ async function main(): Promise<void> {
           if (variant === "produce") run = await client.produce(records, out, label);
           else {
             groups.push(groupId);
-            run = variant === "pipe" ? await client.pipe(groupId, out, label) : await client.pipeTx(groupId, out, label);
+            run = variant === "pipe" ? await client.pipe(groupId, out, label) : await routerTx(c === "a" ? "kafkajs" : "platformatic", kafka, groupId, out, label);
           }
           const cpu = process.cpuUsage(cpu0);
           const outputGrowth = (await endOffsets(admin, out)) - before;
@@ -753,7 +669,7 @@ async function main(): Promise<void> {
           if (variant !== "produce") {
             // Offsets sent in a transaction are visible once the commit markers are written: allow a moment.
             for (let i = 0; i < 50; i++) {
-              lagAfter = await groupLag(admin, groupId);
+              lagAfter = await groupLag(admin, groupId, RAW);
               if (lagAfter === 0) break;
               await sleep(100);
             }
@@ -783,13 +699,7 @@ async function main(): Promise<void> {
     const md = table(run);
     console.log(`\n${md}`);
     if (!args["no-results"]) {
-      mkdirSync(RESULTS_DIR, { recursive: true });
-      writeFileSync(join(RESULTS_DIR, "clients.json"), `${JSON.stringify(run, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
-      writeFileSync(
-        join(RESULTS_DIR, "clients.md"),
-        ["# Kafka clients: kafkajs vs @platformatic/kafka", "", "Generated by `npm run bench:clients` (load-tests/clients.ts); see load-tests/README.md for how to read it.", "", md].join("\n"),
-      );
-      console.log("results written to load-tests/results/clients.{json,md}");
+      writeResults("clients", JSON.parse(JSON.stringify(run, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>, ["# Kafka clients: kafkajs vs @platformatic/kafka", "", "Generated by `npm run bench:clients` (load-tests/clients.ts); see load-tests/README.md for how to read it.", "", md].join("\n"));
     }
   } catch (err) {
     console.error("benchmark failed:", inspect(err, { depth: 8 }));
@@ -807,21 +717,5 @@ async function main(): Promise<void> {
   process.exitCode = exitCode;
 }
 
-// A hard stop: the process ends within every phase's budget plus margin, whatever happens.
-const hardStop = setTimeout(
-  () => {
-    console.error("bench:clients: overall time limit reached; exiting");
-    process.exit(3);
-  },
-  PHASE_TIMEOUT_MS * (ROUNDS * 2 * Math.max(1, VARIANTS.length) + 2) + 120_000,
-);
-hardStop.unref();
-
-main()
-  .catch((err: unknown) => {
-    console.error("bench:clients: fatal", err);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
-  });
+// Whatever happens, the process ends within every phase's budget plus margin.
+runBenchmark("bench:clients", main, PHASE_TIMEOUT_MS * (ROUNDS * 2 * Math.max(1, VARIANTS.length) + 2) + 120_000);

@@ -17,7 +17,7 @@
  * load-tests/results/compute.{json,md}, which keep the latest run of each --label side by side.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -28,10 +28,9 @@ import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRe
 import { avroTypeOf, prepareEvent } from "../services/sdk/src/index.js";
 import { EVENT_TYPES, loadConfig, schemaJson, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
 import { generateLoad, MARKETPLACES, publisherOf, PUBLISHERS } from "./generate.js";
-import { wholeNumber } from "./args.js";
+import { fmt, median, readRuns, runBenchmark, wholeNumber, writeResults } from "./kit.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const RESULTS_DIR = join(HERE, "results");
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -154,11 +153,6 @@ interface Row {
 const quotaOk = { sig: "", quota: {} } as const;
 const QUOTA: QuotaView = { stateOf: () => quotaOk };
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function runOnce(core: RouterCore, policy: ActivePolicy, records: readonly RawRecord[]): { seconds: number; out: number; outBytes: number; dead: number } {
   let out = 0;
@@ -251,7 +245,6 @@ async function baselineVariant(rev: string, catalog: SchemaCatalog, settings: Co
   return { name: `baseline`, ActivePolicy: mod.ActivePolicy, core: new mod.RouterCore(catalog, settings) };
 }
 
-const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 
 // ---------------------------------------------------------------------------------------------- results
 
@@ -293,21 +286,10 @@ function table(runs: readonly Run[]): string {
   return lines.join("\n");
 }
 
-function writeResults(run: Run): void {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const jsonPath = join(RESULTS_DIR, "compute.json");
-  let runs: Run[] = [];
-  if (existsSync(jsonPath)) {
-    try {
-      runs = (JSON.parse(readFileSync(jsonPath, "utf8")) as { runs: Run[] }).runs ?? [];
-    } catch {
-      runs = [];
-    }
-  }
-  runs = [...runs.filter((r) => r.label !== run.label), run];
+function saveResults(run: Run): void {
+  const runs = [...readRuns<Run>("compute").filter((r) => r.label !== run.label), run];
   // "before" first, then the others in the order they were first written.
   runs.sort((a, b) => (a.label === "before" ? -1 : b.label === "before" ? 1 : 0));
-  writeFileSync(jsonPath, `${JSON.stringify({ benchmark: "compute", runs }, null, 2)}\n`);
   const md = [
     "# Router compute per core",
     "",
@@ -329,8 +311,7 @@ function writeResults(run: Run): void {
       (runs.at(-1)?.rows.filter((r) => r.cache === "on" && (r.variant ?? "current") === "current").map((r) => `${r.scenario} ${r.avgOutBytes.toFixed(0)} B`).join(", ") ?? ""),
     "",
   ].join("\n");
-  writeFileSync(join(RESULTS_DIR, "compute.md"), md);
-  console.log(`results written to load-tests/results/compute.{json,md} (label ${run.label})`);
+  writeResults("compute", { runs }, md);
 }
 
 // ---------------------------------------------------------------------------------------------- main
@@ -384,10 +365,7 @@ async function main(): Promise<void> {
   };
   console.log("");
   console.log(table([run]));
-  if (!args["no-results"]) writeResults(run);
+  if (!args["no-results"]) saveResults(run);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBenchmark("bench:compute", main, 60 * 60_000);

@@ -8,18 +8,15 @@
  * receive times come from one clock; the router runs as its own process. Results:
  * load-tests/results/latency.{json,md}. Talks only to the configured addresses.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, HEADERS, topics } from "../services/shared/src/index.js";
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
+import { quantile, readRuns, runBenchmark, sleep, writeResults } from "./kit.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: { rate: { type: "string" }, "duration-s": { type: "string", default: "20" }, "warmup-s": { type: "string", default: "3" } },
   strict: true,
@@ -27,9 +24,7 @@ const { values: args } = parseArgs({
 
 /** Half the router's best measured input rate, when the end-to-end benchmark has been run. */
 function defaultRate(): number {
-  const f = join(HERE, "results", "router-vs-pipe.json");
-  if (!existsSync(f)) return 5000;
-  const runs = (JSON.parse(readFileSync(f, "utf8")) as { runs?: { router?: { inputPerSecBest?: number } }[] }).runs ?? [];
+  const runs = readRuns<{ router?: { inputPerSecBest?: number } }>("router-vs-pipe");
   const best = Math.max(0, ...runs.map((r) => r.router?.inputPerSecBest ?? 0));
   return best > 0 ? Math.round(best / 2) : 5000;
 }
@@ -41,8 +36,6 @@ if (!(RATE > 0) || !(DURATION > 0) || !(WARMUP >= 0)) {
   console.error("--rate, --duration-s must be positive numbers, --warmup-s non-negative");
   process.exit(2);
 }
-
-const q = (xs: Float64Array, p: number) => xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]!;
 
 async function main(): Promise<void> {
   const config = testConfig("lat", { PX_TOPIC_PARTITIONS: "6" });
@@ -96,14 +89,14 @@ async function main(): Promise<void> {
     sent += slice.length;
     const due = t0 + (sent / RATE) * 1000;
     const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
     if (performance.now() - lastLog > 2000) {
       lastLog = performance.now();
       process.stderr.write(`sent ${sent}/${load.all.length}, received ${latencies.length} measured copies\n`);
     }
   }
   const achieved = (sent / (performance.now() - t0)) * 1000;
-  await new Promise((r) => setTimeout(r, 3000));
+  await sleep(3000);
   await consumer.disconnect();
   await Promise.all([...pubs.values()].map((p) => p.disconnect()));
   child.kill("SIGTERM");
@@ -116,11 +109,10 @@ async function main(): Promise<void> {
     achievedRate: Math.round(achieved),
     durationS: DURATION / 1000,
     copies: xs.length,
-    ms: { p50: q(xs, 0.5), p99: q(xs, 0.99), p999: q(xs, 0.999), max: xs[xs.length - 1] },
+    ms: { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), p999: quantile(xs, 0.999), max: xs[xs.length - 1] },
   };
   // Keep one result per target rate, so a run at another rate adds a row instead of replacing the table.
-  const file = join(HERE, "results", "latency.json");
-  const previous = existsSync(file) ? ((JSON.parse(readFileSync(file, "utf8")) as { runs?: (typeof result)[] }).runs ?? []) : [];
+  const previous = readRuns<typeof result>("latency");
   const runs = [...previous.filter((r) => r.targetRate !== RATE), result].sort((a, b) => a.targetRate - b.targetRate);
   const md = [
     "### Latency, publisher → subscriber (read_committed), router in its own process",
@@ -132,14 +124,8 @@ async function main(): Promise<void> {
     ...runs.map((r) => `| ${r.targetRate} | ${r.achievedRate} | ${r.at} | ${r.copies} | ${r.ms.p50.toFixed(1)} ms | ${r.ms.p99.toFixed(1)} ms | ${r.ms.p999.toFixed(1)} ms | ${r.ms.max!.toFixed(1)} ms |`),
     "",
   ].join("\n");
-  mkdirSync(join(HERE, "results"), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ runs }, null, 2)}\n`);
-  writeFileSync(join(HERE, "results", "latency.md"), md);
+  writeResults("latency", { runs }, md);
   process.stdout.write(`${md}\n`);
-  process.exit(0);
 }
 
-main().catch((err: unknown) => {
-  console.error("latency benchmark failed:", err);
-  process.exit(1);
-});
+runBenchmark("bench:latency", main, DURATION + WARMUP + 10 * 60_000);

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, idempotentProducer, loadConfig, topics } from "../services/shared/src/index.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
+import { runBenchmark, sleep } from "./kit.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   let lastTick = t0;
   let lastLog = t0;
   while (performance.now() - t0 < DURATION && sent < load.all.length) {
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     const now = performance.now();
     credit += (rateAt(now - t0) * (now - lastTick)) / 1000;
     lastTick = now;
@@ -122,10 +123,7 @@ async function main(): Promise<void> {
   await Promise.all([...pubs.values()].map((p) => p.disconnect()));
   await raw.disconnect();
   process.stdout.write(`${JSON.stringify({ scenario: SCENARIO, sent, bad, seconds: Number(seconds.toFixed(1)), achievedPerSec: Math.round(sent / seconds), policyChange: changed ?? null })}\n`);
-  process.exit(changed?.startsWith("failed") ? 1 : 0);
+  process.exitCode = changed?.startsWith("failed") ? 1 : 0;
 }
 
-main().catch((err: unknown) => {
-  console.error("load generator failed:", err);
-  process.exit(1);
-});
+runBenchmark("load", main, DURATION + 5 * 60_000);

@@ -8,10 +8,7 @@
  * when the publication is acknowledged by the broker and stops when an instance prints `policy_applied` for
  * that version. Results: load-tests/results/propagation.{json,md}. Talks only to the configured addresses.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -21,9 +18,8 @@ import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-bu
 import { envOf, policyWasm, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
-import { wholeNumber } from "./args.js";
+import { quantile, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     routers: { type: "string", default: "3" },
@@ -37,11 +33,6 @@ const ROUTERS = wholeNumber("routers", args.routers, 1, 8);
 const VERSIONS = wholeNumber("versions", args.versions, 2, 200);
 const RATE = wholeNumber("rate", args.rate, 0, 100_000);
 const INTERVAL = wholeNumber("interval-ms", args["interval-ms"], 100, 60_000);
-
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
 
 async function main(): Promise<void> {
   const config = testConfig("prop", { PX_TOPIC_PARTITIONS: "6", PX_ROUTER_SESSION_TIMEOUT_MS: "10000" });
@@ -96,23 +87,23 @@ async function main(): Promise<void> {
       sent += slice.length;
       const due = t0 + (sent / RATE) * 1000;
       const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
     }
   })();
 
-  await new Promise((r) => setTimeout(r, 2000));
+  await sleep(2000);
   const samples: { version: string; perInstanceMs: number[]; allMs: number }[] = [];
   for (let i = 1; i <= VERSIONS; i++) {
     const b = variant(i);
     await publishBundle(kafka, config, b);
     const t0 = performance.now();
     const deadline = t0 + 30_000;
-    while ((applied.get(b.version)?.length ?? 0) < ROUTERS && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while ((applied.get(b.version)?.length ?? 0) < ROUTERS && performance.now() < deadline) await sleep(5);
     const times = (applied.get(b.version) ?? []).map((t) => Math.max(0, t - t0));
     if (times.length < ROUTERS) throw new Error(`version ${b.version} reached ${times.length} of ${ROUTERS} routers in 30 s`);
     samples.push({ version: b.version, perInstanceMs: times, allMs: Math.max(...times) });
     process.stderr.write(`version ${i}/${VERSIONS}: all ${ROUTERS} routers in ${Math.max(...times).toFixed(0)} ms (load sent so far: ${sent})\n`);
-    await new Promise((r) => setTimeout(r, INTERVAL));
+    await sleep(INTERVAL);
   }
   stop = true;
   await loadRun;
@@ -142,14 +133,8 @@ async function main(): Promise<void> {
     `| all ${ROUTERS} instances apply | ${result.allInstancesMs.p50.toFixed(0)} ms | ${result.allInstancesMs.p99.toFixed(0)} ms | ${result.allInstancesMs.max.toFixed(0)} ms |`,
     "",
   ].join("\n");
-  mkdirSync(join(HERE, "results"), { recursive: true });
-  writeFileSync(join(HERE, "results", "propagation.json"), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(HERE, "results", "propagation.md"), md);
+  writeResults("propagation", result, md);
   process.stdout.write(`${md}\n`);
-  process.exit(0);
 }
 
-main().catch((err: unknown) => {
-  console.error("propagation benchmark failed:", err);
-  process.exit(1);
-});
+runBenchmark("bench:propagation", main, VERSIONS * (30_000 + INTERVAL) + 10 * 60_000);

@@ -9,10 +9,7 @@
  * from offset 0. Results go to stdout (markdown) and to load-tests/results/router-vs-pipe.{json,md}.
  * Talks only to the addresses in the configuration (the local stack by default).
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { PartyPublisher } from "../services/sdk/src/index.js";
@@ -20,10 +17,8 @@ import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as 
 import { publishPolicy, startRouter, type RunningRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
-import { wholeNumber } from "./args.js";
+import { counterTotal, endOffsetsTotal, fmt, groupLag, median, readRuns, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const RESULTS_DIR = join(HERE, "results");
 const CHUNK = 1000;
 
 // ---------------------------------------------------------------------------------------------- options
@@ -67,64 +62,6 @@ const log: Logger = createLogger("bench", config.logLevel);
 const T = topicsOf(config.topicPrefix);
 const RAW = Object.values(T.raw);
 const PIPE_OUT = `${config.topicPrefix}.pipe.out`;
-
-// ---------------------------------------------------------------------------------------------- helpers
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-/** Polls `done` every 50 ms, prints `progress()` every second, fails after the phase timeout. */
-async function waitFor(label: string, done: () => Promise<boolean>, progress: () => Promise<string>, timeoutMs = PHASE_TIMEOUT_MS): Promise<void> {
-  const start = Date.now();
-  let nextPrint = start + 1000;
-  for (;;) {
-    if (await done()) return;
-    const now = Date.now();
-    if (now - start > timeoutMs) throw new Error(`${label}: not finished after ${timeoutMs / 1000} s (${await progress()})`);
-    if (now >= nextPrint) {
-      console.log(`  [${label}] ${((now - start) / 1000).toFixed(0).padStart(4)} s  ${await progress()}`);
-      nextPrint += 1000;
-    }
-    await sleep(50);
-  }
-}
-
-async function endOffsetsTotal(admin: Admin, topicList: readonly string[]): Promise<number> {
-  let total = 0;
-  for (const topic of topicList) {
-    for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high) - Number(p.low);
-  }
-  return total;
-}
-
-/** Sum over partitions of (topic end offset − committed offset of the group): 0 once the group is caught up. */
-async function groupLag(admin: Admin, groupId: string, topicList: readonly string[]): Promise<number> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...topicList] });
-  let lag = 0;
-  for (const topic of topicList) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const c = committed.find((x) => x.topic === topic)?.partitions ?? [];
-    for (const p of ends) {
-      const o = Number(c.find((x) => x.partition === p.partition)?.offset ?? "-1");
-      lag += Number(p.high) - Math.max(o, Number(p.low));
-    }
-  }
-  return lag;
-}
-
-async function counterTotal(c: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, by?: string): Promise<{ total: number; by: Record<string, number> }> {
-  const { values } = await c.get();
-  const out: Record<string, number> = {};
-  let total = 0;
-  for (const v of values) {
-    total += v.value;
-    if (by !== undefined) {
-      const k = String(v.labels[by]);
-      out[k] = (out[k] ?? 0) + v.value;
-    }
-  }
-  return { total, by: out };
-}
 
 // ---------------------------------------------------------------------------------------------- phases
 
@@ -218,6 +155,7 @@ async function runPipe(kafka: Kafka, round: number): Promise<PhaseResult> {
         last = { t: now, n: produced };
         return `consumed ${fmt(consumed)}/${fmt(N)}  produced ${fmt(produced)}  (${fmt(rate)}/s)`;
       },
+      PHASE_TIMEOUT_MS,
     );
     tEnd = performance.now(); // before the disconnects, which are not timed
   } finally {
@@ -253,6 +191,7 @@ async function runRouter(admin: Admin, round: number): Promise<PhaseResult> {
         last = { t: now, n: consumed };
         return `committed ${fmt(consumed)}/${fmt(N)}  delivered ${fmt(delivered)}  (${fmt(rate)} in/s)`;
       },
+      PHASE_TIMEOUT_MS,
     );
     const tEnd = performance.now(); // before the cross-checks and the stop, which are not timed
     const delivered = await counterTotal(m.delivered, "party");
@@ -286,11 +225,6 @@ async function runRouter(admin: Admin, round: number): Promise<PhaseResult> {
 
 // ---------------------------------------------------------------------------------------------- report
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 interface Summary {
   readonly system: "pipe" | "router";
@@ -365,22 +299,9 @@ function table(r: RunRecord): string {
   return lines.join("\n");
 }
 
-function writeResults(run: RunRecord): void {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const jsonPath = join(RESULTS_DIR, "router-vs-pipe.json");
+function saveResults(run: RunRecord): void {
   // One entry per input size: the latest run of each size is kept, so a 50k and a 200k run sit side by side.
-  let runs: RunRecord[] = [];
-  if (existsSync(jsonPath)) {
-    try {
-      const prev = JSON.parse(readFileSync(jsonPath, "utf8")) as { runs?: RunRecord[] };
-      runs = (prev.runs ?? []).filter((x) => x.events !== run.events);
-    } catch {
-      runs = [];
-    }
-  }
-  runs.push(run);
-  runs.sort((a, b) => a.events - b.events);
-  writeFileSync(jsonPath, `${JSON.stringify({ benchmark: "router-vs-pipe", runs }, null, 2)}\n`);
+  const runs = [...readRuns<RunRecord>("router-vs-pipe").filter((x) => x.events !== run.events), run].sort((a, b) => a.events - b.events);
   const md = [
     "# Router vs plain pipe",
     "",
@@ -389,8 +310,7 @@ function writeResults(run: RunRecord): void {
     "",
     ...runs.map(table),
   ].join("\n");
-  writeFileSync(join(RESULTS_DIR, "router-vs-pipe.md"), md);
-  console.log(`results written to ${join("load-tests", "results", "router-vs-pipe.{json,md}")}`);
+  writeResults("router-vs-pipe", { runs }, md);
 }
 
 // ---------------------------------------------------------------------------------------------- main
@@ -456,7 +376,7 @@ async function main(): Promise<void> {
       phases,
     };
     console.log(`\n${table(run)}`);
-    if (!args["no-results"] && ONLY === undefined) writeResults(run);
+    if (!args["no-results"] && ONLY === undefined) saveResults(run);
   } catch (err) {
     console.error("benchmark failed:", err);
     exitCode = 1;
@@ -474,22 +394,5 @@ async function main(): Promise<void> {
   process.exitCode = exitCode;
 }
 
-// A hard stop: whatever happens, the process ends within the phase budget of every phase plus margin.
-const hardStop = setTimeout(
-  () => {
-    console.error("benchmark: overall time limit reached; exiting");
-    process.exit(3);
-  },
-  PHASE_TIMEOUT_MS * (2 * ROUNDS + 2) + 120_000,
-);
-hardStop.unref();
-
-main()
-  .catch((err: unknown) => {
-    console.error("benchmark: fatal", err);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    // Sockets of kafkajs/ioredis are closed by now; exit even if a stray timer lingers.
-    setTimeout(() => process.exit(process.exitCode ?? 0), 500).unref();
-  });
+// Whatever happens, the process ends within the phase budget of every phase plus margin.
+runBenchmark("benchmark", main, PHASE_TIMEOUT_MS * (2 * ROUNDS + 2) + 120_000);

@@ -8,10 +8,8 @@
  * On a 2-core machine that also runs the broker, the broker and the routers share the cores: the figure shows
  * where that machine stops scaling, not what a cluster does.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ChildProcess } from "node:child_process";
 import { PartyPublisher } from "../services/sdk/src/index.js";
@@ -19,16 +17,13 @@ import { createKafka, createLogger, topics, type Config } from "../services/shar
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
+import { runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "200000" }, partitions: { type: "string", default: "6" } }, strict: true });
-const N = Number(args.events);
-const PARTITIONS = Number(args.partitions);
-if (!Number.isInteger(N) || N < 1 || !Number.isInteger(PARTITIONS) || PARTITIONS < 1) {
-  console.error("--events and --partitions must be positive whole numbers");
-  process.exit(2);
-}
+const N = wholeNumber("events", args.events, 1, 10_000_000);
+const PARTITIONS = wholeNumber("partitions", args.partitions, 1, 64);
 
+/** Records the group has committed, over every raw partition. */
 async function committed(config: Config, group: string, rawTopics: string[]): Promise<number> {
   const admin = createKafka(config, createLogger("bench", "warn")).admin();
   await admin.connect();
@@ -61,7 +56,7 @@ async function phase(config: Config, instances: number, rawTopics: string[]): Pr
   let done = 0;
   let last = performance.now();
   while (done < N) {
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     done = await committed(config, group, rawTopics);
     if (performance.now() - last > 2000) {
       last = performance.now();
@@ -113,14 +108,8 @@ async function main(): Promise<void> {
     `**Scaling 1 → 2: ${ratio.toFixed(2)}×.** Router CPU per event goes from ${cpu(1).toFixed(1)} to ${cpu(2).toFixed(1)} µs (${((cpu(2) / cpu(1) - 1) * 100).toFixed(0)}%: smaller batches per instance, twice the fetch and commit overhead). One router already keeps more than one core busy on this 2-core machine, where the broker needs the rest, so a second instance has no core to run on; with free cores, throughput per added instance is about 1 ÷ (CPU per event) per core.`,
     "",
   ].join("\n");
-  mkdirSync(join(HERE, "results"), { recursive: true });
-  writeFileSync(join(HERE, "results", "scaling.json"), `${JSON.stringify(out, null, 2)}\n`);
-  writeFileSync(join(HERE, "results", "scaling.md"), md);
+  writeResults("scaling", out, md);
   process.stdout.write(`${md}\n`);
-  process.exit(0);
 }
 
-main().catch((err: unknown) => {
-  console.error("scaling benchmark failed:", err);
-  process.exit(1);
-});
+runBenchmark("bench:scaling", main, 60 * 60_000);
