@@ -14,3 +14,4 @@ export {
 export { prepareEvent, prepareEvents, isValidPartyId, avroTypeOf, SOURCE_FIELD } from "./validate.js";
 export * from "./types.js";
 export { ValidationError, DependencyError, PxError } from "../../shared/src/index.js";
+export { SdkError, SDK_ERROR_CODES, type SdkErrorCode } from "./errors.js";

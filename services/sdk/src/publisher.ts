@@ -6,6 +6,7 @@
  * parcelId so that a parcel's events stay in order in one partition, and sent with an idempotent producer
  * (acks = all).
  */
+import { SdkError } from "./errors.js";
 import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import {
@@ -70,7 +71,7 @@ export class PartyPublisher {
   static async connect(opts: PublisherOptions): Promise<PartyPublisher> {
     const { party, config } = opts;
     if (!isValidPartyId(party)) {
-      throw new PxError("PARTY_INVALID", `party id '${String(party)}' must be 1-100 letters, digits, '.', '_' or '-'`);
+      throw new SdkError("PARTY_INVALID", `party id '${String(party)}' must be 1-100 letters, digits, '.', '_' or '-'`);
     }
     const log = (opts.logger ?? createLogger("px-sdk", config.logLevel)).child({ component: "publisher", party });
     const kafka = opts.kafka ?? createKafka(config, log);
@@ -183,6 +184,6 @@ export class PartyPublisher {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new PxError("PUBLISHER_CLOSED", "the publisher is disconnected; connect a new one");
+    if (this.closed) throw new SdkError("PUBLISHER_CLOSED", "the publisher is disconnected; connect a new one");
   }
 }

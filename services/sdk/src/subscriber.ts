@@ -5,6 +5,7 @@
  * and parses the router's headers into a typed Delivery. A record that cannot be decoded is reported to
  * `onError` and skipped; it never stops the subscriber.
  */
+import { SdkError } from "./errors.js";
 import type avro from "avsc";
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
@@ -13,7 +14,6 @@ import {
   EVENT_TYPES,
   HEADERS,
   NAMESPACE,
-  PxError,
   createKafka,
   createLogger,
   createRegistryClient,
@@ -35,7 +35,7 @@ export interface RecordLocation {
 }
 
 /** A record on the delivery topic that could not be turned into a Delivery. */
-export class DeliveryDecodeError extends PxError {
+export class DeliveryDecodeError extends SdkError {
   readonly location: RecordLocation;
   constructor(message: string, location: RecordLocation, opts: { cause?: unknown } = {}) {
     super("DELIVERY_UNDECODABLE", `${location.topic}[${location.partition}]@${location.offset}: ${message}. The record is skipped.`, opts);
@@ -186,7 +186,7 @@ export class DeliverySubscriber {
   static async connect(opts: SubscriberOptions): Promise<DeliverySubscriber> {
     const { party, config } = opts;
     if (!isValidPartyId(party)) {
-      throw new PxError("PARTY_INVALID", `party id '${String(party)}' must be 1-100 letters, digits, '.', '_' or '-'`);
+      throw new SdkError("PARTY_INVALID", `party id '${String(party)}' must be 1-100 letters, digits, '.', '_' or '-'`);
     }
     const log = (opts.logger ?? createLogger("px-sdk", config.logLevel)).child({ component: "subscriber", party });
     const kafka = opts.kafka ?? createKafka(config, log);
@@ -305,8 +305,8 @@ export class DeliverySubscriber {
   }
 
   private startRunning(): void {
-    if (this.closed) throw new PxError("SUBSCRIBER_CLOSED", "the subscriber is disconnected; connect a new one");
-    if (this.running) throw new PxError("SUBSCRIBER_BUSY", "the subscriber is already running; use one run() or collect() at a time");
+    if (this.closed) throw new SdkError("SUBSCRIBER_CLOSED", "the subscriber is disconnected; connect a new one");
+    if (this.running) throw new SdkError("SUBSCRIBER_BUSY", "the subscriber is already running; use one run() or collect() at a time");
     this.running = true;
   }
 

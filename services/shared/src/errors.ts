@@ -1,7 +1,7 @@
 /**
  * Typed errors. Every error says what happened and what to do, and whether retrying can help
  * (`retriable`), in the manner of kafkajs's error classes. Error codes are a const union per package
- * (SharedErrorCode here; LedgerErrorCode, PolicyErrorCode, CliErrorCode in theirs), in the manner of
+ * (SharedErrorCode here; LedgerErrorCode, PolicyErrorCode, RouterErrorCode, SdkErrorCode, CliErrorCode in theirs), in the manner of
  * @platformatic/kafka's `errorCodes`; `PxError<C>` carries one of them.
  */
 
