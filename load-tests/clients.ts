@@ -35,7 +35,7 @@ import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
-import { createRouterKafka, type PartitionSink } from "../services/router/src/kafka-client/index.js";
+import { createRouterKafka, type PartitionSink } from "../services/router/src/index.js";
 import { bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
 

@@ -4,3 +4,4 @@ export { routerMetrics, type RouterMetrics } from "./metrics.js";
 export { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type QuotaView } from "./core.js";
 export type { InRecord, OutRecord, RawRecord, RecordHeaders } from "./records.js";
 export { QuotaTracker, quotaKey, utcDay } from "./quota.js";
+export { createRouterKafka, type PartitionSink, type RouterKafka } from "./kafka-client/index.js";
