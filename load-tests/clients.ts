@@ -103,6 +103,25 @@ function untilProduced(label: string, state: () => { consumed: number; produced:
   );
 }
 
+/** Sends pre-built batches one after the other, each awaited, within the phase's time limit; the produce phase. */
+async function timedSends<M>(label: string, t0: number, batches: readonly M[][], send: (messages: M[]) => Promise<void>): Promise<PhaseRun> {
+  const total = batches.reduce((n, b) => n + b.length, 0);
+  let sent = 0;
+  let firstAt = 0;
+  const timer = setInterval(() => console.log(`  [${label}] ${fmt(sent)}/${fmt(total)} sent`), 1000);
+  try {
+    for (const messages of batches) {
+      if (performance.now() - t0 > PHASE_TIMEOUT_MS) throw new Error(`${label}: not finished after ${PHASE_TIMEOUT_MS / 1000} s`);
+      await send(messages);
+      sent += messages.length;
+      if (firstAt === 0) firstAt = performance.now();
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  return { records: sent, wallMs: performance.now() - t0, firstMs: firstAt - t0, batches: batches.length };
+}
+
 async function endOffsets(admin: Admin, topic: string): Promise<number> {
   return endOffsetsTotal(admin, [topic]);
 }
@@ -260,23 +279,11 @@ function kafkajsClient(kafka: Kafka): BenchClient {
       }
       const t0 = performance.now();
       const producer = idempotentProducer(kafka, { allowAutoTopicCreation: false });
-      let sent = 0;
-      let firstAt = 0;
       try {
         await producer.connect();
-        const timer = setInterval(() => console.log(`  [${label}] ${fmt(sent)}/${fmt(records.length)} sent`), 1000);
-        try {
-          for (const messages of batches) {
-            if (performance.now() - t0 > PHASE_TIMEOUT_MS) throw new Error(`${label}: not finished after ${PHASE_TIMEOUT_MS / 1000} s`);
-            await producer.send({ topic: out, messages, acks: -1 });
-            sent += messages.length;
-            if (firstAt === 0) firstAt = performance.now();
-          }
-        } finally {
-          clearInterval(timer);
-        }
-        const tEnd = performance.now();
-        return { records: sent, wallMs: tEnd - t0, firstMs: firstAt - t0, batches: batches.length };
+        return await timedSends(label, t0, batches, async (messages) => {
+          await producer.send({ topic: out, messages, acks: -1 });
+        });
       } finally {
         await bounded("kafkajs producer disconnect", producer.disconnect());
       }
@@ -423,22 +430,10 @@ function platformaticClient(): BenchClient {
       }
       const t0 = performance.now();
       const producer = newProducer();
-      let sent = 0;
-      let firstAt = 0;
       try {
-        const timer = setInterval(() => console.log(`  [${label}] ${fmt(sent)}/${fmt(records.length)} sent`), 1000);
-        try {
-          for (const messages of batches) {
-            if (performance.now() - t0 > PHASE_TIMEOUT_MS) throw new Error(`${label}: not finished after ${PHASE_TIMEOUT_MS / 1000} s`);
-            await producer.send({ messages });
-            sent += messages.length;
-            if (firstAt === 0) firstAt = performance.now();
-          }
-        } finally {
-          clearInterval(timer);
-        }
-        const tEnd = performance.now();
-        return { records: sent, wallMs: tEnd - t0, firstMs: firstAt - t0, batches: batches.length };
+        return await timedSends(label, t0, batches, async (messages) => {
+          await producer.send({ messages });
+        });
       } finally {
         await bounded("platformatic producer close", producer.close());
       }
