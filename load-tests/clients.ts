@@ -31,12 +31,10 @@ import {
   type MessageToProduce,
 } from "@platformatic/kafka";
 import type { Admin, IHeaders, Kafka, Message as KjsMessage, Producer as KjsProducer } from "kafkajs";
-import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
-import { generateLoad, PUBLISHERS } from "./generate.js";
 import { createRouterKafka, type PartitionSink } from "../services/router/src/index.js";
-import { bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
+import { preloadEvents, bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
 
 // ---------------------------------------------------------------------------------------------- options
@@ -459,24 +457,7 @@ interface PhaseResult extends PhaseRun {
 
 async function preload(kafka: Kafka): Promise<{ ms: number; meanValueBytes: number }> {
   const t0 = performance.now();
-  const load = generateLoad({ events: N, seed: SEED });
-  const publishers = await Promise.all(PUBLISHERS.map((party) => PartyPublisher.connect({ party, config, logger: log, kafka })));
-  let sent = 0;
-  const timer = setInterval(() => console.log(`  [preload] ${fmt(sent)}/${fmt(N)} published`), 2000);
-  try {
-    await Promise.all(
-      publishers.map(async (pub) => {
-        const list = load.byParty[pub.party as (typeof PUBLISHERS)[number]];
-        for (let i = 0; i < list.length; i += 1000) {
-          await pub.publishMany(list.slice(i, i + 1000));
-          sent += Math.min(1000, list.length - i);
-        }
-      }),
-    );
-  } finally {
-    clearInterval(timer);
-    await Promise.all(publishers.map((p) => bounded("publisher disconnect", p.disconnect())));
-  }
+  await preloadEvents({ config, log, kafka, events: N, seed: SEED });
   // The producer-only bench sends values of the raw events' mean size: look at a sample of the raw records.
   const admin = kafka.admin();
   await admin.connect();

@@ -5,7 +5,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Admin } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
+import { PartyPublisher } from "../services/sdk/src/index.js";
+import { createKafka, deleteTopicsWithPrefix, type Config, type Logger } from "../services/shared/src/index.js";
+import { generateLoad, PUBLISHERS } from "./generate.js";
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
 
@@ -98,6 +101,18 @@ export async function groupLag(admin: Admin, groupId: string, topicList: readonl
   return lag;
 }
 
+/** Deletes the run's topics (everything under its prefix), so benchmark runs do not pile partitions up. */
+export async function deleteRunTopics(config: Config, log: Logger): Promise<void> {
+  const admin = createKafka(config, log).admin();
+  await admin.connect();
+  try {
+    const gone = await deleteTopicsWithPrefix(admin, `${config.topicPrefix}.`);
+    console.log(`deleted ${gone.length} benchmark topics under ${config.topicPrefix}.`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** A prom-client counter's total, and per value of one label. */
 export async function counterTotal(c: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> }, by?: string): Promise<{ total: number; by: Record<string, number> }> {
   const { values } = await c.get();
@@ -111,6 +126,39 @@ export async function counterTotal(c: { get(): Promise<{ values: { value: number
     }
   }
   return { total, by: out };
+}
+
+/**
+ * Generates `events` events (seeded) and publishes them once with every publishing party's SDK publisher, in
+ * chunks, all parties at a time: the input a benchmark then reads from offset 0 (not timed as part of it).
+ */
+export async function preloadEvents(o: { config: Config; log: Logger; kafka: Kafka; events: number; seed: number; chunk?: number }): Promise<{ ms: number; byParty: Record<string, number> }> {
+  const chunk = o.chunk ?? 1000;
+  const t0 = performance.now();
+  const load = generateLoad({ events: o.events, seed: o.seed });
+  console.log(`generated ${fmt(load.total)} events in ${fmt(load.parcels)} parcels (${fmt(performance.now() - t0)} ms)`);
+  const byParty: Record<string, number> = {};
+  const publishers = await Promise.all(PUBLISHERS.map((party) => PartyPublisher.connect({ party, config: o.config, logger: o.log, kafka: o.kafka })));
+  let sent = 0;
+  const t1 = performance.now();
+  const timer = setInterval(() => console.log(`  [preload] ${fmt(sent)}/${fmt(o.events)} published`), 1000);
+  try {
+    await Promise.all(
+      publishers.map(async (pub) => {
+        const list = load.byParty[pub.party as (typeof PUBLISHERS)[number]];
+        byParty[pub.party] = list.length;
+        for (let i = 0; i < list.length; i += chunk) {
+          await pub.publishMany(list.slice(i, i + chunk));
+          sent += Math.min(chunk, list.length - i);
+        }
+      }),
+    );
+  } finally {
+    clearInterval(timer);
+    await Promise.all(publishers.map((p) => bounded("publisher disconnect", p.disconnect())));
+  }
+  console.log(`pre-loaded ${fmt(sent)} events in ${fmt((performance.now() - t1) / 1000, 1)} s`);
+  return { ms: performance.now() - t0, byParty };
 }
 
 // ---------------------------------------------------------------------------------------------- statistics

@@ -15,7 +15,7 @@ import { createKafka, createLogger, HEADERS, topics } from "../services/shared/s
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
-import { quantile, readRuns, runBenchmark, sleep, writeResults } from "./kit.js";
+import { deleteRunTopics, quantile, readRuns, runBenchmark, sleep, writeResults } from "./kit.js";
 
 const { values: args } = parseArgs({
   options: { rate: { type: "string" }, "duration-s": { type: "string", default: "20" }, "warmup-s": { type: "string", default: "3" } },
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
     ...runs.map((r) => `| ${r.targetRate} | ${r.achievedRate} | ${r.at} | ${r.copies} | ${r.ms.p50.toFixed(1)} ms | ${r.ms.p99.toFixed(1)} ms | ${r.ms.p999.toFixed(1)} ms | ${r.ms.max!.toFixed(1)} ms |`),
     "",
   ].join("\n");
+  await deleteRunTopics(config, log);
   writeResults("latency", { runs }, md);
   process.stdout.write(`${md}\n`);
 }

@@ -18,7 +18,7 @@ import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-bu
 import { envOf, policyWasm, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
-import { quantile, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
+import { deleteRunTopics, quantile, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     `| all ${ROUTERS} instances apply | ${result.allInstancesMs.p50.toFixed(0)} ms | ${result.allInstancesMs.p99.toFixed(0)} ms | ${result.allInstancesMs.max.toFixed(0)} ms |`,
     "",
   ].join("\n");
+  await deleteRunTopics(config, log);
   writeResults("propagation", result, md);
   process.stdout.write(`${md}\n`);
 }

@@ -12,12 +12,10 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Config, type Logger } from "../services/shared/src/index.js";
 import { publishPolicy, startRouter, type RunningRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
-import { generateLoad, PUBLISHERS } from "./generate.js";
-import { counterTotal, endOffsetsTotal, fmt, groupLag, median, readRuns, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
+import { preloadEvents, counterTotal, endOffsetsTotal, fmt, groupLag, median, readRuns, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
 const CHUNK = 1000;
 
@@ -81,36 +79,7 @@ interface PhaseResult {
   readonly deadLettered?: number;
 }
 
-async function preload(kafka: Kafka): Promise<{ ms: number; byParty: Record<string, number> }> {
-  const t0 = performance.now();
-  const load = generateLoad({ events: N, seed: SEED });
-  console.log(`generated ${fmt(load.total)} events in ${fmt(load.parcels)} parcels (${fmt(performance.now() - t0)} ms)`);
-  const byParty: Record<string, number> = {};
-  const publishers = await Promise.all(PUBLISHERS.map((party) => PartyPublisher.connect({ party, config, logger: log, kafka })));
-  try {
-    let sent = 0;
-    const t1 = performance.now();
-    const timer = setInterval(() => console.log(`  [preload] ${fmt(sent)}/${fmt(N)} published`), 1000);
-    try {
-      await Promise.all(
-        publishers.map(async (pub) => {
-          const list = load.byParty[pub.party as (typeof PUBLISHERS)[number]];
-          byParty[pub.party] = list.length;
-          for (let i = 0; i < list.length; i += CHUNK) {
-            await pub.publishMany(list.slice(i, i + CHUNK));
-            sent += Math.min(CHUNK, list.length - i);
-          }
-        }),
-      );
-    } finally {
-      clearInterval(timer);
-    }
-    console.log(`pre-loaded ${fmt(sent)} events in ${fmt((performance.now() - t1) / 1000, 1)} s`);
-  } finally {
-    await Promise.all(publishers.map((p) => p.disconnect().catch(() => undefined)));
-  }
-  return { ms: performance.now() - t0, byParty };
-}
+const preload = (kafka: Kafka) => preloadEvents({ config, log, kafka, events: N, seed: SEED, chunk: CHUNK });
 
 async function runPipe(kafka: Kafka, round: number): Promise<PhaseResult> {
   const groupId = `${config.router.groupId}-pipe-r${round}`;

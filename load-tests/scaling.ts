@@ -17,7 +17,7 @@ import { createKafka, createLogger, topics, type Config } from "../services/shar
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
-import { runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
+import { deleteRunTopics, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
 
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "200000" }, partitions: { type: "string", default: "6" } }, strict: true });
 const N = wholeNumber("events", args.events, 1, 10_000_000);
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     `**Scaling 1 → 2: ${ratio.toFixed(2)}×.** Router CPU per event goes from ${cpu(1).toFixed(1)} to ${cpu(2).toFixed(1)} µs (${((cpu(2) / cpu(1) - 1) * 100).toFixed(0)}%: smaller batches per instance, twice the fetch and commit overhead). One router already keeps more than one core busy on this 2-core machine, where the broker needs the rest, so a second instance has no core to run on; with free cores, throughput per added instance is about 1 ÷ (CPU per event) per core.`,
     "",
   ].join("\n");
+  await deleteRunTopics(config, log);
   writeResults("scaling", out, md);
   process.stdout.write(`${md}\n`);
 }
