@@ -30,7 +30,7 @@ import {
   type MessagesStream,
   type MessageToProduce,
 } from "@platformatic/kafka";
-import type { Admin, IHeaders, Kafka, Message as KjsMessage, Producer as KjsProducer } from "kafkajs";
+import type { IHeaders, Kafka, Message as KjsMessage, Producer as KjsProducer } from "kafkajs";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
 import { createRouterKafka, type PartitionSink } from "../services/router/src/index.js";
@@ -118,10 +118,6 @@ async function timedSends<M>(label: string, t0: number, batches: readonly M[][],
     clearInterval(timer);
   }
   return { records: sent, wallMs: performance.now() - t0, firstMs: firstAt - t0, batches: batches.length };
-}
-
-async function endOffsets(admin: Admin, topic: string): Promise<number> {
-  return endOffsetsTotal(admin, [topic]);
 }
 
 // The three headers the router puts on a delivery (core.ts), with values of the same shape and length: a policy
@@ -613,8 +609,7 @@ async function main(): Promise<void> {
   try {
     await ensureTopics(admin, config, [...RAW, ...outTopics].map((topic) => ({ topic })));
     const pre = await preload(kafka);
-    let onRaw = 0;
-    for (const t of RAW) onRaw += await endOffsets(admin, t);
+    const onRaw = await endOffsetsTotal(admin, RAW);
     if (onRaw !== N) throw new Error(`expected ${N} records on the raw topics after pre-loading, found ${onRaw}`);
     console.log(`pre-loaded ${fmt(N)} events in ${fmt(pre.ms / 1000, 1)} s; raw values average ${pre.meanValueBytes} bytes`);
     const records = VARIANTS.includes("produce") ? plainRecords(N, pre.meanValueBytes) : [];
@@ -631,7 +626,7 @@ async function main(): Promise<void> {
           const out = OUT(c, variant);
           const groupId = `${config.router.groupId}-${variant}-${c}-r${round}`;
           console.log(`round ${round}/${ROUNDS}: ${variant} with ${client.name}`);
-          const before = await endOffsets(admin, out);
+          const before = await endOffsetsTotal(admin, [out]);
           const cpu0 = process.cpuUsage();
           let run: PhaseRun;
           if (variant === "produce") run = await client.produce(records, out, label);
@@ -640,7 +635,7 @@ async function main(): Promise<void> {
             run = variant === "pipe" ? await client.pipe(groupId, out, label) : await routerTx(c === "a" ? "kafkajs" : "platformatic", kafka, groupId, out, label);
           }
           const cpu = process.cpuUsage(cpu0);
-          const outputGrowth = (await endOffsets(admin, out)) - before;
+          const outputGrowth = (await endOffsetsTotal(admin, [out])) - before;
           let lagAfter: number | undefined;
           if (variant !== "produce") {
             // Offsets sent in a transaction are visible once the commit markers are written: allow a moment.

@@ -103,14 +103,8 @@ export async function groupLag(admin: Admin, groupId: string, topicList: readonl
 
 /** Deletes the run's topics (everything under its prefix), so benchmark runs do not pile partitions up. */
 export async function deleteRunTopics(config: Config, log: Logger): Promise<void> {
-  const admin = createKafka(config, log).admin();
-  await admin.connect();
-  try {
-    const gone = await deleteTopicsWithPrefix(admin, `${config.topicPrefix}.`);
-    console.log(`deleted ${gone.length} benchmark topics under ${config.topicPrefix}.`);
-  } finally {
-    await admin.disconnect();
-  }
+  const gone = await deleteTopicsWithPrefix(createKafka(config, log), `${config.topicPrefix}.`);
+  console.log(`deleted ${gone.length} benchmark topics under ${config.topicPrefix}.`);
 }
 
 /** A prom-client counter's total, and per value of one label. */

@@ -44,15 +44,9 @@ async function warmUp(): Promise<void> {
 
 /** Deletes test topics: those of this run, or (on the local stack) every test run's that an interrupted run left. */
 async function deleteTestTopics(prefix: string): Promise<void> {
-  const log = createLogger("test-cleanup", "error");
-  const admin = createKafka(loadConfig({ ...process.env, PX_LOG_LEVEL: "error" }), log).admin();
-  await admin.connect();
-  try {
-    const gone = await deleteTopicsWithPrefix(admin, prefix);
-    if (gone.length > 0) process.stdout.write(`[test] deleted ${gone.length} test topics under ${prefix}\n`);
-  } finally {
-    await admin.disconnect();
-  }
+  const kafka = createKafka(loadConfig({ ...process.env, PX_LOG_LEVEL: "error" }), createLogger("test-cleanup", "error"));
+  const gone = await deleteTopicsWithPrefix(kafka, prefix);
+  if (gone.length > 0) process.stdout.write(`[test] deleted ${gone.length} test topics under ${prefix}\n`);
 }
 
 /**

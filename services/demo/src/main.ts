@@ -63,10 +63,7 @@ async function main(): Promise<number> {
   // Earlier demo runs' topics are removed (each run would otherwise leave ~20 topics on the broker); this
   // run's are kept afterwards, so they can be inspected with `npx px tail`.
   const demoRoot = `${base.topicPrefix}.demo.`;
-  const admin = kafka.admin();
-  await admin.connect();
-  const removed = await deleteTopicsWithPrefix(admin, demoRoot);
-  await admin.disconnect();
+  const removed = await deleteTopicsWithPrefix(kafka, demoRoot);
   if (removed.length > 0) say(`Removed ${removed.length} topics of earlier demo runs (${demoRoot}*); this run's topics stay after it ends.`);
 
   say(`Starting the policy service; it compiles policies/ and publishes version 1 (topics under ${config.topicPrefix}.*)`);

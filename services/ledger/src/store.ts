@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import kafkajs, { type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
-import { DependencyError, idempotentProducer, PxError, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
+import { DependencyError, errorChain, idempotentProducer, PxError, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft, LedgerEntry } from "./entry.js";
 import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError, LedgerReadOnlyError, LedgerTopicError } from "./errors.js";
@@ -49,15 +49,6 @@ export interface LedgerStoreOptions {
 
 const REQUIRED_CONFIG: Readonly<Record<string, string>> = { "retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete" };
 
-function errorChain(err: unknown): unknown[] {
-  const out: unknown[] = [];
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
-    out.push(e);
-    const o = e as { cause?: unknown; originalError?: unknown };
-    e = o.originalError ?? o.cause;
-  }
-  return out;
-}
 
 /** kafkajs reports fencing as INVALID_PRODUCER_EPOCH (older request versions) or PRODUCER_FENCED. */
 function isFencing(err: unknown): boolean {

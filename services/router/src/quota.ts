@@ -39,7 +39,7 @@ return totals
 /** Counters live under the topic prefix, so environments sharing a Redis do not share quotas. */
 export const quotaKey = (prefix: string, day: string, recipient: string, dataClass: string): string => `${prefix}:quota:${day}:${recipient}:${dataClass}`;
 /** Marks one committed batch as counted; `batch` names it uniquely (input topic, partition, committed offset). */
-export const quotaBatchKey = (prefix: string, batch: string): string => `${prefix}:quota:batch:${batch}`;
+const quotaBatchKey = (prefix: string, batch: string): string => `${prefix}:quota:batch:${batch}`;
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export class QuotaTracker implements QuotaView {

@@ -5,6 +5,17 @@
  * @platformatic/kafka's `errorCodes`; `PxError<C>` carries one of them.
  */
 
+/** An error and the errors it wraps (kafkajs's `originalError`, or `cause`), outermost first, at most 8 deep. */
+export function errorChain(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    out.push(e);
+    const o = e as { cause?: unknown; originalError?: unknown };
+    e = o.originalError ?? o.cause;
+  }
+  return out;
+}
+
 /** Reasons a record is dead-lettered by the router; also the values of the `reason` metric label. */
 export const REJECT_REASONS = ["undecodable", "unknown_schema", "unknown_event_type", "missing_routing_attribute", "oversized", "policy_error"] as const;
 

@@ -1,7 +1,7 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
 import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { Config } from "./config.js";
-import { DependencyError } from "./errors.js";
+import { DependencyError, errorChain } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { keyPartitioner } from "./partitioner.js";
 
@@ -55,14 +55,12 @@ const NOT_READY = new Set([
 
 /** Whether an error (or one it wraps) says the broker is not ready yet, rather than that the request is wrong. */
 export function isNotReady(err: unknown): boolean {
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
-    const o = e as { type?: unknown; name?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown };
+  return errorChain(err).some((e) => {
+    const o = e as { type?: unknown; name?: unknown; errors?: unknown };
     if (typeof o.type === "string" && NOT_READY.has(o.type)) return true;
     if (o.name === "KafkaJSConnectionError" || o.name === "KafkaJSRequestTimeoutError" || o.name === "KafkaJSTopicMetadataNotLoaded") return true;
-    if (Array.isArray(o.errors) && o.errors.some((x) => isNotReady(x))) return true;
-    e = o.originalError ?? o.cause;
-  }
-  return false;
+    return Array.isArray(o.errors) && o.errors.some((x) => isNotReady(x));
+  });
 }
 
 export interface ReadyWait {
@@ -106,11 +104,20 @@ export async function waitForTopics(admin: Admin, names: readonly string[], opts
   }, opts);
 }
 
-/** Deletes every topic whose name starts with `prefix` (test runs and earlier demo runs clean up after themselves). */
-export async function deleteTopicsWithPrefix(admin: Admin, prefix: string, keep: (topic: string) => boolean = () => false): Promise<string[]> {
-  const doomed = (await whenReady("list topics", () => admin.listTopics())).filter((t) => t.startsWith(prefix) && !keep(t));
-  for (let i = 0; i < doomed.length; i += 100) await admin.deleteTopics({ topics: doomed.slice(i, i + 100), timeout: 30_000 });
-  return doomed;
+/**
+ * Deletes every topic whose name starts with `prefix` (test runs, earlier demo runs and benchmarks clean up
+ * after themselves); returns the names deleted.
+ */
+export async function deleteTopicsWithPrefix(kafka: Kafka, prefix: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const doomed = (await whenReady("list topics", () => admin.listTopics())).filter((t) => t.startsWith(prefix));
+    for (let i = 0; i < doomed.length; i += 100) await admin.deleteTopics({ topics: doomed.slice(i, i + 100), timeout: 30_000 });
+    return doomed;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Creates the topics that do not exist yet (existing ones are left as they are) and waits until all are usable. */
