@@ -6,7 +6,8 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { DeliverySubscriber, PartyPublisher } from "../services/sdk/src/index.js";
 import { loadPolicyData } from "../services/policy-build/src/index.js";
-import { quotaKey, utcDay } from "../services/router/src/index.js";
+import { QuotaTracker, quotaKey, utcDay } from "../services/router/src/index.js";
+import { createLogger } from "../services/shared/src/index.js";
 import { O1 } from "./fixtures.js";
 import { publishPolicy, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig } from "./helpers.js";
@@ -45,5 +46,21 @@ describe("PII release quotas", () => {
     expect(counted).toBe(LIMIT); // masked numbers are not releases
     const metrics = await router.registry.metrics();
     expect(metrics).toMatch(/^px_router_quota_usage_ratio\{party="sf-express",class="pii.phone",service="router"\} 1$/m);
+  });
+
+  it("adds a committed batch's releases once, however often the count is retried", async () => {
+    const redis = new Redis(config.redisUrl);
+    try {
+      const usage: number[] = [];
+      const tracker = new QuotaTracker(redis, config.topicPrefix, createLogger("quota-test", "silent"), 0.8, { onUsage: (_p, _c, used) => usage.push(used) });
+      const releases = new Map([["jd\u0000pii.name", { recipient: "jd", dataClass: "pii.name", n: 3, limit: 100 }]]);
+      await tracker.record("raw.orders/0@10", releases);
+      await tracker.record("raw.orders/0@10", releases); // a retry of the same committed batch
+      await tracker.record("raw.orders/1@10", releases); // another partition's batch
+      expect(Number(await redis.get(quotaKey(config.topicPrefix, utcDay(Date.now()), "jd", "pii.name")))).toBe(6);
+      expect(usage).toEqual([3, 3, 6]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
