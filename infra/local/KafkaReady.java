@@ -7,6 +7,7 @@
 import java.io.FileReader;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
@@ -51,7 +52,8 @@ public class KafkaReady {
     a.put("default.api.timeout.ms", "10000");
     try (Admin admin = Admin.create(a)) {
       try {
-        admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get();
+        // The broker default replication factor: 3 with min.insync.replicas=2 on the three-node stack.
+        admin.createTopics(List.of(new NewTopic(TOPIC, Optional.of(1), Optional.empty()))).all().get();
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof TopicExistsException)) throw e;
       }

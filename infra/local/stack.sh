@@ -19,18 +19,28 @@ source "$HERE/versions.env"
 
 PX_CACHE_DIR="${PX_CACHE_DIR:-$HOME/.cache/parcel-exchange}"
 PX_STATE_DIR="${PX_STATE_DIR:-$HOME/.local/state/parcel-exchange}"
+# Kafka: PX_KAFKA_NODES combined broker+controller nodes on loopback; node i listens on <base port> + i - 1 for
+# clients (SASL_SSL, SCRAM-SHA-512), brokers (SSL with client certificates) and controllers (the same).
+PX_KAFKA_NODES="${PX_KAFKA_NODES:-3}"
 PX_KAFKA_PORT="${PX_KAFKA_PORT:-39092}"
-PX_KAFKA_CONTROLLER_PORT="${PX_KAFKA_CONTROLLER_PORT:-39093}"
+PX_KAFKA_INTERNAL_PORT="${PX_KAFKA_INTERNAL_PORT:-39192}"
+PX_KAFKA_CONTROLLER_PORT="${PX_KAFKA_CONTROLLER_PORT:-39292}"
 PX_REGISTRY_PORT="${PX_REGISTRY_PORT:-38081}"
 PX_REDIS_PORT="${PX_REDIS_PORT:-36379}"
-PX_KAFKA_HEAP="${PX_KAFKA_HEAP:-1G}"
-PX_HEALTH_TIMEOUT="${PX_HEALTH_TIMEOUT:-90}"
+PX_KAFKA_HEAP="${PX_KAFKA_HEAP:-768m}"
+PX_HEALTH_TIMEOUT="${PX_HEALTH_TIMEOUT:-120}"
+[[ "$PX_KAFKA_NODES" =~ ^[1-9]$ ]] || { echo "[stack] ERROR: PX_KAFKA_NODES='$PX_KAFKA_NODES' must be a node count from 1 to 9" >&2; exit 1; }
 
 BIN_DIR="$PX_CACHE_DIR/bin"
 KAFKA_LIBS="$PX_CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 OPA_BIN="$BIN_DIR/opa-$OPA_VERSION"
 REGISTRY_BIN="$BIN_DIR/schema-registry-$SCHEMA_REGISTRY_VERSION"
-COMPONENTS=(kafka registry redis)
+TLS_DIR="$PX_STATE_DIR/tls"
+CRED_DIR="$PX_STATE_DIR/credentials"
+# Replication: 3 where there are 3 nodes or more, writes acknowledged by 2; a one-node stack (quick benchmarks) has 1/1.
+if [ "$PX_KAFKA_NODES" -ge 3 ]; then KAFKA_RF=3; KAFKA_MIN_ISR=2; else KAFKA_RF="$PX_KAFKA_NODES"; KAFKA_MIN_ISR=1; fi
+KAFKA_NODE_IDS=($(seq 1 "$PX_KAFKA_NODES"))
+COMPONENTS=($(for i in "${KAFKA_NODE_IDS[@]}"; do echo "kafka-$i"; done) registry redis)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -100,14 +110,26 @@ running() { # component -> 0 when the pid in its pid file is alive
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+node_of() { echo "${1#kafka-}"; }
+
 port_of() {
-  case "$1" in kafka) echo "$PX_KAFKA_PORT" ;; registry) echo "$PX_REGISTRY_PORT" ;; redis) echo "$PX_REDIS_PORT" ;; esac
+  case "$1" in
+    kafka-*) echo $((PX_KAFKA_PORT + $(node_of "$1") - 1)) ;;
+    registry) echo "$PX_REGISTRY_PORT" ;;
+    redis) echo "$PX_REDIS_PORT" ;;
+  esac
+}
+
+bootstrap_servers() {
+  local i out=()
+  for i in "${KAFKA_NODE_IDS[@]}"; do out+=("127.0.0.1:$((PX_KAFKA_PORT + i - 1))"); done
+  (IFS=,; echo "${out[*]}")
 }
 
 healthy() {
   case "$1" in
-    kafka) port_open "$PX_KAFKA_PORT" && grep -q "Kafka Server started" "$(logfile kafka)" 2>/dev/null ;;
-    registry) curl -fsS -m 2 "http://127.0.0.1:$PX_REGISTRY_PORT/subjects" >/dev/null 2>&1 ;;
+    kafka-*) port_open "$(port_of "$1")" && grep -q "Kafka Server started" "$(logfile "$1")" 2>/dev/null ;;
+    registry) curl -fsS -m 2 "http://127.0.0.1:$PX_REGISTRY_PORT/" >/dev/null 2>&1 ;;
     redis) [ "$(redis-cli -h 127.0.0.1 -p "$PX_REDIS_PORT" ping 2>/dev/null)" = "PONG" ] ;;
   esac
 }
@@ -116,40 +138,120 @@ spawn() { # component command... : start detached in its own session, record the
   local c="$1"; shift
   mkdir -p "$PX_STATE_DIR/run" "$PX_STATE_DIR/logs"
   if port_open "$(port_of "$c")"; then
-    die "$c: port $(port_of "$c") on 127.0.0.1 is taken by a process this stack did not start; stop it or set PX_${c^^}_PORT"
+    die "$c: port $(port_of "$c") on 127.0.0.1 is taken by a process this stack did not start; stop it or move the stack's ports (PX_KAFKA_PORT, PX_REGISTRY_PORT, PX_REDIS_PORT)"
   fi
   : >"$(logfile "$c")"
   setsid nohup "$@" >>"$(logfile "$c")" 2>&1 </dev/null &
   echo $! >"$(pidfile "$c")"
 }
 
-start_kafka() {
-  local dir="$PX_STATE_DIR/kafka" props="$PX_STATE_DIR/kafka/server.properties"
+# ---------------------------------------------------------------- secrets: CA, certificates, passwords
+secret() { # file -> a random password, created once (mode 0600)
+  local f="$1"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$(dirname "$f")"; chmod 700 "$(dirname "$f")"
+    (umask 077; openssl rand -base64 33 | tr -d '/+=\n' | head -c 40 >"$f")
+  fi
+  cat "$f"
+}
+
+# A local CA and one certificate per node (CN px-broker-<i>, SAN 127.0.0.1 and localhost), PEM, keys 0600.
+# Brokers present them to each other and to the controllers (mutual TLS); clients verify them against ca.crt.
+ensure_tls() {
+  command -v openssl >/dev/null || die "openssl not found: install it (apt-get install openssl)"
+  mkdir -p "$TLS_DIR"; chmod 700 "$TLS_DIR"
+  if [ ! -s "$TLS_DIR/ca.crt" ]; then
+    log "tls: creating the local CA ($TLS_DIR/ca.crt)"
+    (umask 077; openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TLS_DIR/ca.key" 2>/dev/null)
+    openssl req -x509 -new -key "$TLS_DIR/ca.key" -sha256 -days 3650 -subj "/CN=Parcel Exchange local CA/O=Parcel Exchange" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$TLS_DIR/ca.crt"
+    rm -f "$TLS_DIR"/node-*.pem
+  fi
+  local i
+  for i in "${KAFKA_NODE_IDS[@]}"; do
+    [ -s "$TLS_DIR/node-$i.pem" ] && continue
+    (umask 077
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TLS_DIR/node-$i.key" 2>/dev/null
+      openssl req -new -key "$TLS_DIR/node-$i.key" -subj "/CN=px-broker-$i" -out "$TLS_DIR/node-$i.csr"
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n' >"$TLS_DIR/node-$i.ext"
+      openssl x509 -req -in "$TLS_DIR/node-$i.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" -CAcreateserial \
+        -days 825 -sha256 -extfile "$TLS_DIR/node-$i.ext" -out "$TLS_DIR/node-$i.crt" 2>/dev/null
+      cat "$TLS_DIR/node-$i.key" "$TLS_DIR/node-$i.crt" >"$TLS_DIR/node-$i.pem"
+      rm -f "$TLS_DIR/node-$i.csr" "$TLS_DIR/node-$i.ext" "$TLS_DIR/node-$i.key")
+  done
+}
+
+# The admin principal (a Kafka super user, created at storage format time) and the registry's admin.
+admin_password() { secret "$CRED_DIR/admin.kafka.password"; }
+registry_admin_password() { secret "$CRED_DIR/admin.registry.password"; }
+
+# Client properties of the admin principal, for the Java tools (readiness probe, kafka-*.sh).
+admin_client_properties() {
+  local f="$CRED_DIR/admin.client.properties"
+  (umask 077; cat >"$f" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(admin_password)";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.crt
+PROPS
+  )
+  echo "$f"
+}
+
+# ---------------------------------------------------------------- start
+start_kafka_node() {
+  local i="$1" c="kafka-$1" dir="$PX_STATE_DIR/kafka/node-$1" props voters="" j super="User:admin"
+  for j in "${KAFKA_NODE_IDS[@]}"; do
+    voters+="${voters:+,}$j@127.0.0.1:$((PX_KAFKA_CONTROLLER_PORT + j - 1))"
+    super+=";User:px-broker-$j"
+  done
+  props="$dir/server.properties"
   mkdir -p "$dir/data" "$PX_STATE_DIR/logs" "$PX_STATE_DIR/run"
-  cat >"$props" <<EOF
+  cat >"$props" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$PX_KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PX_KAFKA_PORT,CONTROLLER://127.0.0.1:$PX_KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PX_KAFKA_PORT
+node.id=$i
+controller.quorum.voters=$voters
+listeners=CLIENT://127.0.0.1:$((PX_KAFKA_PORT + i - 1)),INTERNAL://127.0.0.1:$((PX_KAFKA_INTERNAL_PORT + i - 1)),CONTROLLER://127.0.0.1:$((PX_KAFKA_CONTROLLER_PORT + i - 1))
+advertised.listeners=CLIENT://127.0.0.1:$((PX_KAFKA_PORT + i - 1)),INTERNAL://127.0.0.1:$((PX_KAFKA_INTERNAL_PORT + i - 1))
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=INTERNAL
+listener.security.protocol.map=CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL
+# Clients: TLS + SCRAM-SHA-512. Brokers and controllers: mutual TLS with the stack CA's node certificates (SCRAM
+# is not available between KRaft controllers), loopback only; their principals px-broker-<i> are super users.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.client.ssl.client.auth=none
+listener.name.internal.ssl.client.auth=required
+listener.name.controller.ssl.client.auth=required
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/node-$i.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.crt
+ssl.principal.mapping.rules=RULE:^CN=([a-z0-9-]+)$/\$1/,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=$super
 log.dirs=$dir/data
-num.partitions=6
-default.replication.factor=1
-offsets.topic.replication.factor=1
+num.partitions=3
+default.replication.factor=$KAFKA_RF
+min.insync.replicas=$KAFKA_MIN_ISR
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$KAFKA_RF
 offsets.topic.num.partitions=12
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$KAFKA_RF
+transaction.state.log.min.isr=$KAFKA_MIN_ISR
 transaction.state.log.num.partitions=12
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 message.max.bytes=2097152
+replica.fetch.max.bytes=2097152
 log.retention.hours=168
 log.segment.bytes=268435456
-EOF
-  cat >"$dir/log4j.properties" <<'EOF'
+num.network.threads=2
+num.io.threads=4
+PROPS
+  cat >"$dir/log4j.properties" <<'PROPS'
 log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -161,29 +263,69 @@ log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.log.LogCleaner=WARN
 log4j.logger.kafka.coordinator=WARN
 log4j.logger.kafka.server.KafkaApis=WARN
-EOF
-  printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=[%%d] %%p %%m (%%c)%%n\n' >"$dir/log4j-client.properties"
-  local java_opts=(-Xms"$PX_KAFKA_HEAP" -Xmx"$PX_KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+log4j.logger.kafka.authorizer.logger=WARN
+PROPS
+  local java_opts=(-Xms"$PX_KAFKA_HEAP" -Xmx"$PX_KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1
     -Djava.awt.headless=true -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
-    log "kafka: formatting KRaft storage"
-    java "${java_opts[@]}" kafka.tools.StorageTool format -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
-      -c "$props" --ignore-formatted >"$PX_STATE_DIR/logs/kafka-format.log" 2>&1 \
-      || { tail -20 "$PX_STATE_DIR/logs/kafka-format.log" >&2; die "kafka: storage format failed"; }
+    log "$c: formatting KRaft storage (cluster $(cluster_id))"
+    java "${java_opts[@]}" kafka.tools.StorageTool format -t "$(cluster_id)" -c "$props" --ignore-formatted \
+      --add-scram "SCRAM-SHA-512=[name=admin,password=$(admin_password)]" >"$PX_STATE_DIR/logs/$c-format.log" 2>&1 \
+      || { tail -20 "$PX_STATE_DIR/logs/$c-format.log" >&2; die "$c: storage format failed"; }
   fi
-  spawn kafka java "${java_opts[@]}" kafka.Kafka "$props"
+  spawn "$c" java "${java_opts[@]}" kafka.Kafka "$props"
 }
 
+cluster_id() {
+  local f="$PX_STATE_DIR/kafka/cluster.id"
+  mkdir -p "$PX_STATE_DIR/kafka"
+  [ -s "$f" ] || tr -d - </proc/sys/kernel/random/uuid | head -c 22 >"$f"
+  cat "$f"
+}
+
+# The registry: basic auth on every request but the health check; RBAC with `readonly` for everyone but the
+# admin (bootstrap user, super_admin). Users are created by provisioning (services/provision).
 start_registry() {
-  mkdir -p "$PX_STATE_DIR/registry"
-  spawn registry env SCHEMA_REGISTRY_HOST=127.0.0.1 SCHEMA_REGISTRY_PORT="$PX_REGISTRY_PORT" \
-    SCHEMA_REGISTRY_STORAGE_TYPE=memory SCHEMA_REGISTRY_COMPATIBILITY_LEVEL=BACKWARD "$REGISTRY_BIN"
+  local dir="$PX_STATE_DIR/registry"
+  mkdir -p "$dir"
+  cat >"$dir/config.yaml" <<YAML
+server:
+  host: 127.0.0.1
+  port: $PX_REGISTRY_PORT
+storage:
+  type: memory
+compatibility:
+  default_level: BACKWARD
+logging:
+  level: warn
+  format: json
+security:
+  auth:
+    enabled: true
+    methods: [basic]
+    bootstrap:
+      enabled: true
+      username: admin
+    rbac:
+      enabled: true
+      default_role: readonly
+      super_admins: [admin]
+YAML
+  spawn registry env SCHEMA_REGISTRY_BOOTSTRAP_PASSWORD="$(registry_admin_password)" "$REGISTRY_BIN" -config "$dir/config.yaml"
 }
 
 start_redis() {
   mkdir -p "$PX_STATE_DIR/redis"
   spawn redis redis-server --bind 127.0.0.1 --port "$PX_REDIS_PORT" --dir "$PX_STATE_DIR/redis" \
     --save "" --appendonly yes --daemonize no --protected-mode yes
+}
+
+start_component() {
+  case "$1" in
+    kafka-*) start_kafka_node "$(node_of "$1")" ;;
+    registry) start_registry ;;
+    redis) start_redis ;;
+  esac
 }
 
 wait_healthy() {
@@ -204,9 +346,9 @@ wait_healthy() {
 kafka_ready() {
   local out="$PX_STATE_DIR/logs/kafka-ready.log"
   if ! java -Dlog4j.configuration="file:$PX_STATE_DIR/kafka/log4j-client.properties" -cp "$KAFKA_LIBS/*" \
-      "$HERE/KafkaReady.java" "127.0.0.1:$PX_KAFKA_PORT" "$PX_HEALTH_TIMEOUT" >"$out" 2>&1; then
+      "$HERE/KafkaReady.java" "$(bootstrap_servers)" "$PX_HEALTH_TIMEOUT" "$(admin_client_properties)" >"$out" 2>&1; then
     tail -5 "$out" >&2
-    die "kafka: not ready to create and use topics after ${PX_HEALTH_TIMEOUT}s (probe log: $out; broker log: $(logfile kafka))"
+    die "kafka: not ready to create and use topics after ${PX_HEALTH_TIMEOUT}s (probe log: $out; broker logs: $PX_STATE_DIR/logs/kafka-*.log)"
   fi
   log "$(tail -1 "$out")"
 }
@@ -214,17 +356,23 @@ kafka_ready() {
 # ---------------------------------------------------------------- commands
 cmd_up() {
   install_all
-  local c started=()
+  ensure_tls
+  admin_password >/dev/null
+  registry_admin_password >/dev/null
+  mkdir -p "$PX_STATE_DIR/kafka"
+  printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=[%%d] %%p %%m (%%c)%%n\n' >"$PX_STATE_DIR/kafka/log4j-client.properties"
+  local c started=() kafka_started=0
   for c in "${COMPONENTS[@]}"; do
     if running "$c"; then continue; fi
     log "$c: starting"
-    "start_$c"
+    start_component "$c"
     started+=("$c")
+    [[ "$c" == kafka-* ]] && kafka_started=1
   done
   for c in "${COMPONENTS[@]}"; do wait_healthy "$c"; done
   # A broker that was just started is "healthy" (listening, started) before it can serve a new topic: wait
   # until a topic can be created, written and read, so that whatever runs next can use Kafka at once.
-  if [[ " ${started[*]} " == *" kafka "* ]]; then kafka_ready; fi
+  if [ $kafka_started = 1 ]; then kafka_ready; fi
   if [ ${#started[@]} -eq 0 ]; then log "already running and healthy; nothing to do"; else log "started: ${started[*]}"; fi
   cmd_status
 }
@@ -244,9 +392,19 @@ stop_one() {
 }
 
 cmd_down() {
-  local i
-  # Reverse order: the broker last, so clients of the registry/redis do not outlive it.
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_one "${COMPONENTS[$i]}"; done
+  local i pids=() c
+  stop_one redis
+  stop_one registry
+  # Brokers together: stopping them one by one makes each remaining one move leadership and wait for the quorum.
+  for c in "${COMPONENTS[@]}"; do
+    [[ "$c" == kafka-* ]] || continue
+    if running "$c"; then log "$c: stopping (pid $(cat "$(pidfile "$c")"))"; kill -TERM "$(cat "$(pidfile "$c")")" 2>/dev/null || true; pids+=("$c"); fi
+  done
+  for c in "${pids[@]}"; do
+    for i in $(seq 1 90); do running "$c" || break; sleep 0.5; done
+    if running "$c"; then log "$c: did not stop in 45s, killing"; kill -KILL "$(cat "$(pidfile "$c")")" 2>/dev/null || true; fi
+    rm -f "$(pidfile "$c")"
+  done
   if [ "${1:-}" = "--purge" ]; then log "removing state $PX_STATE_DIR"; rm -rf "$PX_STATE_DIR"; fi
 }
 
@@ -270,13 +428,33 @@ cmd_logs() {
   for c in "${@:-${COMPONENTS[@]}}"; do echo "==> $(logfile "$c")"; tail -n "${PX_LOG_LINES:-40}" "$(logfile "$c")" 2>/dev/null || true; done
 }
 
+# The environment that aims a client at this stack: as the admin principal by default, or as a principal that
+# provisioning created (`env <principal>`, e.g. `env px.zto`; its file is written by `npx px parties provision`).
 cmd_env() {
-  cat <<EOF
-export KAFKA_BROKERS=127.0.0.1:$PX_KAFKA_PORT
+  local who="${1:-admin}" kafka_user kafka_pass reg_user reg_pass f
+  if [ "$who" = admin ]; then
+    kafka_user=admin; kafka_pass="$(admin_password)"; reg_user=admin; reg_pass="$(registry_admin_password)"
+  else
+    f="$CRED_DIR/$who.env"
+    [ -f "$f" ] || die "no credentials for '$who' in $CRED_DIR: provision it first (npx px parties provision), or use a principal such as px.zto"
+    # shellcheck disable=SC1090
+    kafka_user="$(. "$f"; echo "$KAFKA_SASL_USERNAME")"; kafka_pass="$(. "$f"; echo "$KAFKA_SASL_PASSWORD")"
+    reg_user="$(. "$f"; echo "$SCHEMA_REGISTRY_USERNAME")"; reg_pass="$(. "$f"; echo "$SCHEMA_REGISTRY_PASSWORD")"
+  fi
+  cat <<ENV
+export KAFKA_BROKERS=$(bootstrap_servers)
+export KAFKA_SSL=true
+export KAFKA_SSL_CA_FILE=$TLS_DIR/ca.crt
+export KAFKA_SASL_MECHANISM=scram-sha-512
+export KAFKA_SASL_USERNAME=$kafka_user
+export KAFKA_SASL_PASSWORD=$kafka_pass
 export SCHEMA_REGISTRY_URL=http://127.0.0.1:$PX_REGISTRY_PORT
+export SCHEMA_REGISTRY_USERNAME=$reg_user
+export SCHEMA_REGISTRY_PASSWORD=$reg_pass
 export REDIS_URL=redis://127.0.0.1:$PX_REDIS_PORT
 export OPA_BIN=$BIN_DIR/opa
-EOF
+export PX_REPLICATION_FACTOR=$KAFKA_RF
+ENV
 }
 
 case "${1:-}" in
@@ -285,7 +463,7 @@ case "${1:-}" in
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   logs) shift; cmd_logs "$@" ;;
-  env) cmd_env ;;
+  env) shift; cmd_env "$@" ;;
   pid) cat "$(pidfile "${2:?usage: $0 pid COMPONENT}")" ;;
-  *) echo "usage: $0 install|up|down [--purge]|status|logs [kafka|registry|redis]|env" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up|down [--purge]|status|logs [kafka-<i>|registry|redis]|env [principal]" >&2; exit 2 ;;
 esac
