@@ -131,11 +131,23 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     examples: ["px tail taobao --from-beginning --max 10"],
   },
+  {
+    id: "parties provision",
+    summary: "create every party's and service's identity, topics, ACLs and quotas on the cluster (admin only; idempotent)",
+    description: "Reads the parties file and, as the cluster's admin principal (KAFKA_SASL_* of a super user, SCHEMA_REGISTRY_* of the registry admin), creates for the deployment PX_TOPIC_PREFIX: one SCRAM-SHA-512 principal per party and per service (<prefix>.<id>) with a generated password kept in the credentials directory (mode 0600), the parties' ingress and delivery topics, ACLs that let each principal do its job and nothing else (rights no longer in the plan are removed), per-party produce/fetch byte-rate quotas, registry users (read-only) and the event schemas. Run it again after adding a party; no broker restart.",
+    args: [],
+    options: [
+      { name: "parties", kind: "string", value: "<file>", help: "the parties file (default policies/data/parties.json)" },
+      { name: "credentials-dir", kind: "string", value: "<dir>", help: "where generated passwords are written (default PX_CREDENTIALS_DIR or ~/.local/state/parcel-exchange/credentials)" },
+    ],
+    examples: ["eval \"$(npm run -s stack -- env)\" && npx px parties provision", "npm run -s stack -- env px.zto   # then act as ZTO"],
+  },
 ];
 
 export const GROUPS: Readonly<Record<string, string>> = {
   policy: "propose, review, approve and roll back data-sharing policies",
   ledger: "export and verify the tamper-evident ledger",
+  parties: "provision the parties' and services' identities and rights on the cluster",
 };
 
 const commandById = new Map(COMMANDS.map((c) => [c.id, c]));

@@ -5,6 +5,7 @@ import { DeliverySubscriber, type Delivery, type PolicyNotice } from "../../sdk/
 import { createKafka, createLogger, loadVerifier, verifierOf, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
 import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "../../ledger/src/index.js";
 import { API_ROUTES, type EvaluateResponse } from "../../policy/src/index.js";
+import { credentialFile, credentialsDir, provisionDeployment, readParties } from "../../provision/src/index.js";
 import { changeFromOptions, type CommandSpec, type OptionValues } from "./args.js";
 import type { ApiClient } from "./client.js";
 import { CliError, EXIT, UsageError, type ExitCode } from "./exit.js";
@@ -240,7 +241,24 @@ const tail: Handler = async (ctx) => {
   return EXIT.ok;
 };
 
+// ------------------------------------------------------------------------------------------- parties
+
+const partiesProvision: Handler = async (ctx) => {
+  const config = ctx.config();
+  const file = typeof ctx.options.parties === "string" ? ctx.options.parties : "policies/data/parties.json";
+  const dir = typeof ctx.options["credentials-dir"] === "string" ? ctx.options["credentials-dir"] : credentialsDir();
+  const r = await provisionDeployment({ config, parties: readParties(file), credentialsDir: dir, log: quietLog() });
+  const w = Math.max(...r.plan.identities.map((i) => i.principal.length));
+  lines(ctx, [
+    `provisioned deployment '${config.topicPrefix}': ${r.plan.identities.length} principals, ${r.topicsEnsured} topics, ${r.plan.acls.length} ACLs (${r.aclsCreated} new, ${r.aclsDeleted} removed), ${r.plan.quotas.length} quotas`,
+    ...r.plan.identities.map((i) => `  ${i.principal.padEnd(w)}  ${i.role.padEnd(9)}  ${credentialFile(dir, i.principal)}`),
+    `act as one: eval "$(npm run -s stack -- env ${r.plan.identities[0]?.principal ?? "<principal>"})"`,
+  ]);
+  return EXIT.ok;
+};
+
 export const HANDLERS: Readonly<Record<string, Handler>> = {
+  "parties provision": partiesProvision,
   "policy diff": policyDiff,
   "policy test": policyTest,
   "policy dry-run": policyDryRun,

@@ -3,6 +3,7 @@
  * (infra/local), is validated at start-up, and a bad value fails with a ConfigError that names the setting
  * and the fix.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError } from "./errors.js";
@@ -20,9 +21,14 @@ export interface Config {
     readonly brokers: readonly string[];
     readonly clientId: string;
     readonly ssl: boolean;
+    /** PEM CA certificates the brokers' certificates are verified against (KAFKA_SSL_CA_FILE); the system's when absent. */
+    readonly ca?: string;
+    readonly caFile?: string;
     readonly sasl?: { readonly mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; readonly username: string; readonly password: string };
     readonly topicPartitions: number;
     readonly replicationFactor: number;
+    /** min.insync.replicas of the topics the services create (2 when the replication factor is 3 or more). */
+    readonly minInsyncReplicas: number;
   };
   readonly registry: { readonly url: string; readonly username?: string; readonly password?: string };
   readonly redisUrl: string;
@@ -152,6 +158,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const [nameStart] = keepPair(env, "PX_MASK_NAME_KEEP", "1:0");
 
+  const tls = kafkaTls(env, mode);
+  const replicationFactor = int(env, "PX_REPLICATION_FACTOR", 3, 1, 16);
+
   const regUser = str(env, "SCHEMA_REGISTRY_USERNAME", "");
   const regPass = str(env, "SCHEMA_REGISTRY_PASSWORD", "");
 
@@ -160,10 +169,11 @@ export function loadConfig(env: Env = process.env): Config {
     kafka: {
       brokers: brokers(env),
       clientId: str(env, "KAFKA_CLIENT_ID", "parcel-exchange"),
-      ssl: bool(env, "KAFKA_SSL", false),
+      ...tls,
       ...(sasl ? { sasl } : {}),
-      topicPartitions: int(env, "PX_TOPIC_PARTITIONS", 6, 1, 10000),
-      replicationFactor: int(env, "PX_REPLICATION_FACTOR", 1, 1, 16),
+      topicPartitions: int(env, "PX_TOPIC_PARTITIONS", 3, 1, 10000),
+      replicationFactor,
+      minInsyncReplicas: int(env, "PX_MIN_INSYNC_REPLICAS", replicationFactor >= 3 ? 2 : 1, 1, replicationFactor),
     },
     registry: {
       url: url(env, "SCHEMA_REGISTRY_URL", "http://127.0.0.1:38081", ["http:", "https:"]),
@@ -200,6 +210,30 @@ export function loadConfig(env: Env = process.env): Config {
       countsGraceMs: int(env, "PX_LEDGER_COUNTS_GRACE_MS", 15_000, 0, 600_000),
     },
   };
+}
+
+/**
+ * TLS to the brokers: on by default (the local stack, like any production cluster, has no plaintext listener).
+ * KAFKA_SSL_CA_FILE names the CA the brokers' certificates must chain to; in development it defaults to the local
+ * stack's CA when that file exists, in production to the system's trust store.
+ */
+function kafkaTls(env: Env, mode: string): { ssl: boolean; ca?: string; caFile?: string } {
+  const ssl = bool(env, "KAFKA_SSL", true);
+  const localCa = join(stateDir(env), "tls", "ca.crt");
+  const explicit = str(env, "KAFKA_SSL_CA_FILE", "");
+  const caFile = explicit !== "" ? resolve(explicit) : mode !== "production" && existsSync(localCa) ? localCa : "";
+  if (caFile === "") return { ssl };
+  if (!ssl) throw new ConfigError("KAFKA_SSL_CA_FILE", "is set but KAFKA_SSL is false", "set KAFKA_SSL=true (the CA is only used for TLS), or unset KAFKA_SSL_CA_FILE");
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, "utf8");
+  } catch (err) {
+    throw new ConfigError("KAFKA_SSL_CA_FILE", `cannot read ${caFile} (${(err as Error).message})`, "set KAFKA_SSL_CA_FILE to a readable PEM file with the CA certificate of the brokers (the local stack's is ~/.local/state/parcel-exchange/tls/ca.crt)");
+  }
+  if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError("KAFKA_SSL_CA_FILE", `${caFile} holds no PEM certificate`, "set KAFKA_SSL_CA_FILE to a PEM file that contains '-----BEGIN CERTIFICATE-----'");
+  }
+  return { ssl, ca, caFile };
 }
 
 function stateDir(env: Env): string {

@@ -1,7 +1,8 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
 import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import type { SASLOptions as PlatformaticSasl } from "@platformatic/kafka";
 import type { Config } from "./config.js";
-import { DependencyError, errorChain } from "./errors.js";
+import { ConfigError, DependencyError, errorChain } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { keyPartitioner } from "./partitioner.js";
 
@@ -20,7 +21,7 @@ export function createKafka(config: Config, log: Logger, clientId = config.kafka
   return new Kafka({
     clientId,
     brokers: [...config.kafka.brokers],
-    ssl: config.kafka.ssl,
+    ssl: config.kafka.ssl ? (config.kafka.ca !== undefined ? { ca: [config.kafka.ca] } : true) : false,
     ...(config.kafka.sasl ? { sasl: { ...config.kafka.sasl } as SASLOptions } : {}),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(log),
@@ -32,6 +33,8 @@ export interface TopicSpec {
   readonly topic: string;
   readonly compacted?: boolean;
   readonly retentionMs?: number;
+  /** Further topic configs (e.g. retention.bytes). */
+  readonly configs?: Readonly<Record<string, string>>;
   readonly partitions?: number;
 }
 
@@ -129,6 +132,8 @@ export async function ensureTopics(admin: Admin, config: Config, specs: readonly
       const configEntries = [];
       if (s.compacted) configEntries.push({ name: "cleanup.policy", value: "compact" });
       if (s.retentionMs !== undefined) configEntries.push({ name: "retention.ms", value: String(s.retentionMs) });
+      for (const [name, value] of Object.entries(s.configs ?? {})) configEntries.push({ name, value });
+      configEntries.push({ name: "min.insync.replicas", value: String(config.kafka.minInsyncReplicas) });
       return {
         topic: s.topic,
         numPartitions: s.partitions ?? config.kafka.topicPartitions,
@@ -161,4 +166,97 @@ export function idempotentProducer(kafka: Kafka, opts: Omit<ProducerConfig, "ide
     createPartitioner: keyPartitioner,
     retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
   });
+}
+
+/** @platformatic/kafka connection options from the same settings: brokers, client id, TLS (with the CA) and SASL. */
+export function platformaticConnection(config: Config): { clientId: string; bootstrapBrokers: string[]; tls?: { ca?: string }; sasl?: PlatformaticSasl } {
+  const s = config.kafka.sasl;
+  const mechanism = s ? ({ plain: "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512" } as const)[s.mechanism] : undefined;
+  return {
+    clientId: config.kafka.clientId,
+    bootstrapBrokers: [...config.kafka.brokers],
+    ...(config.kafka.ssl ? { tls: config.kafka.ca !== undefined ? { ca: config.kafka.ca } : {} } : {}),
+    ...(s && mechanism ? { sasl: { mechanism, username: s.username, password: s.password } } : {}),
+  };
+}
+
+const TLS_TRUST_CODES = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * What a failed first connection says about the configuration, or undefined when it is something that waiting
+ * cures (a broker that is down or starting). Wrong credentials and untrusted certificates are not retried.
+ */
+export function classifyConnectError(err: unknown, config: Config): ConfigError | undefined {
+  const chain = errorChain(err);
+  const text = chain.map((e) => `${(e as { name?: string }).name ?? ""} ${(e as { type?: string }).type ?? ""} ${(e as Error).message ?? ""}`).join(" | ");
+  const code = chain.map((e) => (e as { code?: unknown }).code).find((c): c is string => typeof c === "string" && TLS_TRUST_CODES.has(c));
+  if (code !== undefined || /self[- ]signed certificate|unable to verify the first certificate|certificate has expired|Hostname\/IP does not match/i.test(text)) {
+    return new ConfigError(
+      "KAFKA_SSL_CA_FILE",
+      `the brokers' TLS certificate is not trusted (${code ?? "verification failed"})${config.kafka.caFile ? ` with the CA in ${config.kafka.caFile}` : " by the system's CAs"}`,
+      "set KAFKA_SSL_CA_FILE to the PEM file of the CA that signed the brokers' certificates (the local stack's: npm run -s stack -- env)",
+    );
+  }
+  if (/SASLAuthentication|SASL_AUTHENTICATION_FAILED|Authentication failed|invalid credentials/i.test(text)) {
+    return new ConfigError(
+      "KAFKA_SASL_PASSWORD",
+      `the brokers refused the credentials of '${config.kafka.sasl?.username ?? "(none)"}' (${config.kafka.sasl?.mechanism ?? "no SASL"})`,
+      "set KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD to a principal of the cluster (local stack: npm run -s stack -- env [principal])",
+    );
+  }
+  if (config.kafka.sasl === undefined && /Connection (closed|error)|Closed connection|ECONNRESET|socket hang up|EPIPE/i.test(text)) {
+    return new ConfigError(
+      "KAFKA_SASL_MECHANISM",
+      "the brokers closed the connection before answering, as a SASL listener does with a client that does not authenticate",
+      "set KAFKA_SASL_MECHANISM=scram-sha-512 with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (local stack: npm run -s stack -- env)",
+    );
+  }
+  if (!config.kafka.ssl && /Connection (closed|error)|Closed connection|ECONNRESET/i.test(text)) {
+    return new ConfigError("KAFKA_SSL", "the brokers closed a plaintext connection", "set KAFKA_SSL=true (the cluster accepts TLS only)");
+  }
+  return undefined;
+}
+
+/**
+ * Connects once to check the brokers accept this client's TLS and credentials: a wrong password or an untrusted
+ * certificate fails at once with a ConfigError naming the setting; a cluster that is not up yet is waited for.
+ */
+export async function verifyKafkaAccess(config: Config, log: Logger, timeoutMs = 60_000): Promise<void> {
+  const probe = new Kafka({
+    clientId: `${config.kafka.clientId}-probe`,
+    brokers: [...config.kafka.brokers],
+    ssl: config.kafka.ssl ? (config.kafka.ca !== undefined ? { ca: [config.kafka.ca] } : true) : false,
+    ...(config.kafka.sasl ? { sasl: { ...config.kafka.sasl } as SASLOptions } : {}),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5_000,
+    retry: { retries: 0 },
+  });
+  const deadline = Date.now() + timeoutMs;
+  let delay = 250;
+  for (;;) {
+    const admin = probe.admin();
+    try {
+      await admin.connect();
+      await admin.disconnect();
+      return;
+    } catch (err) {
+      await admin.disconnect().catch(() => undefined);
+      const fatal = classifyConnectError(err, config);
+      if (fatal) throw fatal;
+      if (Date.now() + delay > deadline) {
+        throw new DependencyError("Kafka", `no broker of ${config.kafka.brokers.join(",")} answered within ${timeoutMs} ms (${(err as Error).message}); check KAFKA_BROKERS and that the cluster is up (npm run stack -- status)`, { cause: err });
+      }
+      log.warn({ brokers: config.kafka.brokers, err: (err as Error).message }, "Kafka not reachable yet; retrying");
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
 }
