@@ -31,10 +31,10 @@ import {
   type MessageToProduce,
 } from "@platformatic/kafka";
 import type { IHeaders, Kafka, Message as KjsMessage, Producer as KjsProducer } from "kafkajs";
-import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Logger } from "../services/shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, idempotentProducer, type Logger } from "../services/shared/src/index.js";
 import { testConfig } from "../test/helpers.js";
 import { createRouterKafka, type PartitionSink } from "../services/router/src/index.js";
-import { preloadEvents, bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
+import { preloadEvents, ingressTopics, bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
 
 // ---------------------------------------------------------------------------------------------- options
@@ -73,8 +73,7 @@ for (const v of VARIANTS) {
 process.env.PX_LOG_LEVEL ??= "warn";
 const config = testConfig("clients", { PX_TOPIC_PARTITIONS: String(PARTITIONS) });
 const log: Logger = createLogger("bench-clients", config.logLevel);
-const T = topicsOf(config.topicPrefix);
-const RAW = Object.values(T.raw);
+const RAW = ingressTopics(config);
 const OUT = (client: "a" | "b", variant: Variant): string => `${config.topicPrefix}.clients.${variant === "produce" ? "prod" : "out"}-${client}${variant === "tx" ? "-tx" : ""}`;
 const CONCURRENCY = config.router.partitionsConcurrently;
 

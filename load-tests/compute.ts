@@ -26,7 +26,7 @@ import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-buil
 import { PolicyEngine, SchemaCatalog, type SchemaSource } from "../services/decision/src/index.js";
 import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRecord } from "../services/router/src/index.js";
 import { avroTypeOf, prepareEvent } from "../services/sdk/src/index.js";
-import { EVENT_TYPES, loadConfig, schemaJson, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
+import { EVENT_TYPES, loadConfig, schemaJson, topics, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
 import { generateLoad, MARKETPLACES, publisherOf, PUBLISHERS } from "./generate.js";
 import { fmt, median, readRuns, runBenchmark, wholeNumber, writeResults } from "./kit.js";
 
@@ -112,16 +112,19 @@ class MemorySchemas implements SchemaSource {
   }
 }
 
-function rawRecords(n: number, seed: number): RawRecord[] {
+/** Each event on its publisher's ingress topic under `prefix`, as the router reads it. */
+function rawRecords(n: number, seed: number, prefix: string): RawRecord[] {
+  const t = topics(prefix);
   const load = generateLoad({ events: n, seed });
   return load.all.map((e, i) => {
-    const event = prepareEvent(e.type, e.event as never, publisherOf(e));
+    const party = publisherOf(e);
+    const event = prepareEvent(e.type, e.event as never, party);
     const body = avroTypeOf(e.type).toBuffer(event);
     const value = Buffer.allocUnsafe(5 + body.length);
     value[0] = 0;
     value.writeInt32BE(SCHEMA_ID[e.type], 1);
     body.copy(value, 5);
-    return { topic: `raw.${e.type}`, partition: 0, offset: String(i), timestamp: String(1_780_000_000_000 + i), key: Buffer.from(e.event.parcelId), value };
+    return { topic: t.ingress(party, e.type), partition: 0, offset: String(i), timestamp: String(1_780_000_000_000 + i), key: Buffer.from(e.event.parcelId), value };
   });
 }
 
@@ -322,10 +325,11 @@ async function main(): Promise<void> {
   const [wasm, base] = await Promise.all([compileWasm(config.opaBin), loadPolicyData()]);
   console.log(`policy compiled in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const records = rawRecords(N, SEED);
+  const records = rawRecords(N, SEED, config.topicPrefix);
+  const ingress = topics(config.topicPrefix);
   const byType: Record<string, { n: number; bytes: number }> = {};
   for (const r of records) {
-    const t = r.topic.slice(4);
+    const t = ingress.parseIngress(r.topic)!.type;
     const s = (byType[t] ??= { n: 0, bytes: 0 });
     s.n++;
     s.bytes += r.value!.length;
@@ -339,7 +343,7 @@ async function main(): Promise<void> {
 
   const catalog = new SchemaCatalog(new MemorySchemas());
   await catalog.prefetch(Object.values(SCHEMA_ID));
-  const settings: CoreSettings = { masks: config.masks, tokenKey: config.router.tokenKey, maxRecordBytes: config.router.maxRecordBytes };
+  const settings: CoreSettings = { masks: config.masks, tokenKey: config.router.tokenKey, maxRecordBytes: config.router.maxRecordBytes, topicPrefix: config.topicPrefix };
   const variants: Variant[] = [];
   if (args.baseline !== undefined) variants.push(await baselineVariant(args.baseline, catalog, settings));
   variants.push({ name: "current", ActivePolicy, core: new RouterCore(catalog, settings) });

@@ -11,7 +11,8 @@
  *      PICKED_UP (or, rarely, EXPIRED).
  *
  * The events come back grouped by publishing party (the party each event names as its source), in lifecycle
- * order within each parcel, ready for PartyPublisher.publishMany.
+ * order within each parcel, ready for that party's PartyPublisher.publishMany: each party publishes only its own
+ * events, on its own ingress topics.
  */
 import type { LockerEventInput, OrderCreatedInput, ParcelEventInput, TrackingEventInput, TrackingStatus } from "../services/sdk/src/index.js";
 
@@ -20,6 +21,12 @@ export const COURIERS = ["sf-express", "zto"] as const;
 export const LOCKERS = ["hive-box"] as const;
 export const PUBLISHERS = [...MARKETPLACES, ...COURIERS, ...LOCKERS] as const;
 export type Publisher = (typeof PUBLISHERS)[number];
+/** The publishing parties with their kinds (as in policies/data/parties.json): what their ingress topics are. */
+export const PARTY_KINDS: Readonly<Record<Publisher, { readonly kind: "marketplace" | "courier" | "locker" }>> = {
+  ...Object.fromEntries(MARKETPLACES.map((p) => [p, { kind: "marketplace" }] as const)),
+  ...Object.fromEntries(COURIERS.map((p) => [p, { kind: "courier" }] as const)),
+  ...Object.fromEntries(LOCKERS.map((p) => [p, { kind: "locker" }] as const)),
+} as Record<Publisher, { readonly kind: "marketplace" | "courier" | "locker" }>;
 
 export interface GenerateOptions {
   /** Total number of events; the last lifecycle is cut short so that the total is exact. */

@@ -7,8 +7,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Admin, Kafka } from "kafkajs";
 import { PartyPublisher } from "../services/sdk/src/index.js";
-import { createKafka, deleteTopicsWithPrefix, type Config, type Logger } from "../services/shared/src/index.js";
-import { generateLoad, PUBLISHERS } from "./generate.js";
+import { createKafka, deleteTopicsWithPrefix, ensureTopics, ingressTopicsOf, registerEventSchemas, topics, type Config, type Logger } from "../services/shared/src/index.js";
+import { generateLoad, PARTY_KINDS, PUBLISHERS } from "./generate.js";
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");
 
@@ -101,6 +101,26 @@ export async function groupLag(admin: Admin, groupId: string, topicList: readonl
   return lag;
 }
 
+/** The publishing parties' ingress topics under the run's prefix. */
+export const ingressTopics = (config: Config): string[] => ingressTopicsOf(config.topicPrefix, PARTY_KINDS);
+
+/**
+ * The exchange's part for the run's own prefix, done with the benchmark's (admin) rights: the event schemas
+ * registered and the publishing parties' ingress topics created, so that their publishers can connect.
+ */
+export async function provisionIngress(config: Config, kafka: Kafka): Promise<string[]> {
+  await registerEventSchemas(config, topics(config.topicPrefix));
+  const names = ingressTopics(config);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config, names.map((topic) => ({ topic })));
+  } finally {
+    await admin.disconnect();
+  }
+  return names;
+}
+
 /** Deletes the run's topics (everything under its prefix), so benchmark runs do not pile partitions up. */
 export async function deleteRunTopics(config: Config, log: Logger): Promise<void> {
   const gone = await deleteTopicsWithPrefix(createKafka(config, log), `${config.topicPrefix}.`);
@@ -123,8 +143,9 @@ export async function counterTotal(c: { get(): Promise<{ values: { value: number
 }
 
 /**
- * Generates `events` events (seeded) and publishes them once with every publishing party's SDK publisher, in
- * chunks, all parties at a time: the input a benchmark then reads from offset 0 (not timed as part of it).
+ * Generates `events` events (seeded) and publishes them once with every publishing party's SDK publisher (each
+ * party its own events), in chunks, all parties at a time: the input a benchmark then reads from offset 0 (not
+ * timed as part of it). Provisions the parties' ingress first.
  */
 export async function preloadEvents(o: { config: Config; log: Logger; kafka: Kafka; events: number; seed: number; chunk?: number }): Promise<{ ms: number; byParty: Record<string, number> }> {
   const chunk = o.chunk ?? 1000;
@@ -132,6 +153,7 @@ export async function preloadEvents(o: { config: Config; log: Logger; kafka: Kaf
   const load = generateLoad({ events: o.events, seed: o.seed });
   console.log(`generated ${fmt(load.total)} events in ${fmt(load.parcels)} parcels (${fmt(performance.now() - t0)} ms)`);
   const byParty: Record<string, number> = {};
+  await provisionIngress(o.config, o.kafka);
   const publishers = await Promise.all(PUBLISHERS.map((party) => PartyPublisher.connect({ party, config: o.config, logger: o.log, kafka: o.kafka })));
   let sent = 0;
   const t1 = performance.now();

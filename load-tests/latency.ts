@@ -15,7 +15,7 @@ import { createKafka, createLogger, HEADERS, topics } from "../services/shared/s
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
-import { deleteRunTopics, quantile, readRuns, runBenchmark, sleep, writeResults } from "./kit.js";
+import { deleteRunTopics, provisionIngress, quantile, readRuns, runBenchmark, sleep, writeResults } from "./kit.js";
 
 const { values: args } = parseArgs({
   options: { rate: { type: "string" }, "duration-s": { type: "string", default: "20" }, "warmup-s": { type: "string", default: "3" } },
@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const kafka = createKafka(config, log);
   const t = topics(config.topicPrefix);
   await publishPolicy(config);
+  await provisionIngress(config, kafka);
   const { child } = await spawnRouter(envOf(config));
   process.on("exit", () => child.exitCode === null && child.kill("SIGTERM"));
 

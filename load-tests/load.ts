@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { PartyPublisher } from "../services/sdk/src/index.js";
 import { createKafka, createLogger, idempotentProducer, loadConfig, topics } from "../services/shared/src/index.js";
-import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
+import { COURIERS, generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
 import { runBenchmark, sleep } from "./kit.js";
 
 const { values: args } = parseArgs({
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     const nBad = Math.floor(n * BAD + Math.random());
     await Promise.all([
       ...[...byParty].map(([p, list]) => pubs.get(p)!.publishMany(list)),
-      nBad > 0 ? raw.send({ topic: t.raw.TrackingEvent, acks: -1, messages: Array.from({ length: nBad }, (_, i) => ({ key: `bad-${sent + i}`, value: badKinds[i % badKinds.length]! })) }) : Promise.resolve(),
+      nBad > 0 ? raw.send({ topic: t.ingress(COURIERS[0], "TrackingEvent"), acks: -1, messages: Array.from({ length: nBad }, (_, i) => ({ key: `bad-${sent + i}`, value: badKinds[i % badKinds.length]! })) }) : Promise.resolve(),
     ]);
     sent += n;
     bad += nBad;

@@ -18,7 +18,7 @@ import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-bu
 import { envOf, policyWasm, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
-import { deleteRunTopics, quantile, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
+import { deleteRunTopics, provisionIngress, quantile, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     return signBundle(makeBundle(wasm, { ...data, contracts }, `prop${i}`), signer);
   };
   await publishBundle(kafka, config, variant(0));
+  await provisionIngress(config, kafka);
 
   // Router processes; each line `policy_applied` is timestamped on arrival.
   const applied = new Map<string, number[]>();

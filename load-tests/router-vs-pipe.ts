@@ -15,7 +15,7 @@ import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Config, type Logger } from "../services/shared/src/index.js";
 import { publishPolicy, startRouter, type RunningRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
-import { preloadEvents, counterTotal, endOffsetsTotal, fmt, groupLag, median, readRuns, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
+import { preloadEvents, counterTotal, ingressTopics, endOffsetsTotal, fmt, groupLag, median, readRuns, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
 const CHUNK = 1000;
 
@@ -58,7 +58,7 @@ process.env.PX_LOG_LEVEL ??= "warn";
 const config = testConfig("bench", { PX_TOPIC_PARTITIONS: String(PARTITIONS) });
 const log: Logger = createLogger("bench", config.logLevel);
 const T = topicsOf(config.topicPrefix);
-const RAW = Object.values(T.raw);
+const RAW = ingressTopics(config);
 const PIPE_OUT = `${config.topicPrefix}.pipe.out`;
 
 // ---------------------------------------------------------------------------------------------- phases

@@ -13,17 +13,17 @@ import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import type { ChildProcess } from "node:child_process";
 import { PartyPublisher } from "../services/sdk/src/index.js";
-import { createKafka, createLogger, topics, type Config } from "../services/shared/src/index.js";
+import { createKafka, createLogger, type Config } from "../services/shared/src/index.js";
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, PUBLISHERS } from "./generate.js";
-import { deleteRunTopics, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
+import { deleteRunTopics, provisionIngress, runBenchmark, sleep, wholeNumber, writeResults } from "./kit.js";
 
 const { values: args } = parseArgs({ options: { events: { type: "string", default: "200000" }, partitions: { type: "string", default: "6" } }, strict: true });
 const N = wholeNumber("events", args.events, 1, 10_000_000);
 const PARTITIONS = wholeNumber("partitions", args.partitions, 1, 64);
 
-/** Records the group has committed, over every raw partition. */
+/** Records the group has committed, over every partition of the ingress topics. */
 async function committed(config: Config, group: string, rawTopics: string[]): Promise<number> {
   const admin = createKafka(config, createLogger("bench", "warn")).admin();
   await admin.connect();
@@ -74,8 +74,8 @@ async function phase(config: Config, instances: number, rawTopics: string[]): Pr
 async function main(): Promise<void> {
   const config = testConfig("scale", { PX_TOPIC_PARTITIONS: String(PARTITIONS) });
   const log = createLogger("bench", "warn");
-  const rawTopics = Object.values(topics(config.topicPrefix).raw);
   await publishPolicy(config);
+  const rawTopics = await provisionIngress(config, createKafka(config, log));
   process.stderr.write(`pre-loading ${N} events\n`);
   const load = generateLoad({ events: N, seed: 3 });
   for (const p of PUBLISHERS) {
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const cpu = (n: number) => Math.min(...results.filter((r) => r.instances === n).map((r) => r.cpuUsPerEvent));
   const out = { at: new Date().toISOString(), machine: { cores: cpus().length, node: process.version }, events: N, partitions: PARTITIONS, phases: results, best1: best(1), best2: best(2), ratio };
   const md = [
-    `### Scaling: 1 → 2 router processes in one group, ${N.toLocaleString("en-US")} events, ${PARTITIONS} partitions per raw topic`,
+    `### Scaling: 1 → 2 router processes in one group, ${N.toLocaleString("en-US")} events, ${PARTITIONS} partitions per ingress topic`,
     "",
     `Run ${out.at} on ${out.machine.cores} cores (the broker, the registry and both routers share them), Node ${out.machine.node}. Wall time includes process start-up and group join. Best of two phases each.`,
     "",

@@ -42,14 +42,14 @@ describe("counters after an aborted transaction", () => {
     await until("first batch committed", async () => ((await metricValue(router!, "px_router_transactions_total", { result: "committed" })) >= 1 ? true : undefined), 30_000);
 
     // Fence the router's transactional id for the orders partition: its next transaction fails and is aborted.
-    const fencer = idempotentProducer(createKafka(config, createLogger("fencer", "error")), { transactionalId: `${config.router.groupId}.${t.raw.OrderCreated}.0` });
+    const fencer = idempotentProducer(createKafka(config, createLogger("fencer", "error")), { transactionalId: `${config.router.groupId}.${t.ingress("taobao", "OrderCreated")}.0` });
     await fencer.connect();
     await (await fencer.transaction()).abort();
     await fencer.disconnect();
 
     await pub.publishMany(Array.from({ length: 7 }, (_, i) => order("b", i)));
     await pub.disconnect();
-    await until("an aborted transaction and its retry", async () => ((await metricValue(router!, "px_router_transactions_total", { result: "aborted" })) >= 1 && (await metricValue(router!, "px_router_consumed_total", { topic: t.raw.OrderCreated })) >= 12 ? true : undefined), 60_000);
+    await until("an aborted transaction and its retry", async () => ((await metricValue(router!, "px_router_transactions_total", { result: "aborted" })) >= 1 && (await metricValue(router!, "px_router_consumed_total", { topic: t.ingress("taobao", "OrderCreated") })) >= 12 ? true : undefined), 60_000);
 
     // The oracle: what the delivery topic holds, read by an independent read_committed consumer.
     const delivered = await readAll(config, [t.deliver("sf-express")], { min: 12 });

@@ -25,7 +25,7 @@ async function committedTotal(): Promise<number> {
   const admin = createKafka(config, createLogger("test", "warn")).admin();
   await admin.connect();
   try {
-    const res = await admin.fetchOffsets({ groupId: config.router.groupId, topics: [t.raw.OrderCreated, t.raw.TrackingEvent] });
+    const res = await admin.fetchOffsets({ groupId: config.router.groupId, topics: [t.ingress("taobao", "OrderCreated"), t.ingress("sf-express", "TrackingEvent")] });
     return res.flatMap((r) => r.partitions).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
   } finally {
     await admin.disconnect();

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
 import { PolicyEngine, SchemaCatalog } from "../services/decision/src/index.js";
 import { ActivePolicy, RouterCore, type RawRecord } from "../services/router/src/index.js";
-import { describeSchema, HEADERS, RegistryHttp, registerEventSchemas, schemaJson, topics, type EventType, type PolicyData, type SchemaInfo } from "../services/shared/src/index.js";
+import { describeSchema, HEADERS, RegistryHttp, registerEventSchemas, schemaJson, sourceOf, topics, type EventType, type PolicyData, type SchemaInfo } from "../services/shared/src/index.js";
 import { judgeDelivery } from "../services/demo/src/index.js";
 import { policyWasm } from "./harness.js";
 import { testConfig } from "./helpers.js";
@@ -45,7 +45,7 @@ beforeAll(async () => {
   const catalog = new SchemaCatalog(new RegistryHttp(config));
   await catalog.prefetch(Object.values(ids));
   infos = Object.fromEntries(TYPES.map((t) => [t, describeSchema(schemaJson(t))])) as Record<EventType, SchemaInfo>;
-  core = new RouterCore(catalog, { masks: config.masks, tokenKey: config.router.tokenKey, maxRecordBytes: config.router.maxRecordBytes });
+  core = new RouterCore(catalog, { masks: config.masks, tokenKey: config.router.tokenKey, maxRecordBytes: config.router.maxRecordBytes, topicPrefix: config.topicPrefix });
   baseData = await loadPolicyData();
 });
 
@@ -98,7 +98,8 @@ describe("policy properties (real Wasm policy, random contracts)", () => {
           const body = (infos[type].type as avro.Type).toBuffer(value);
           const head = Buffer.alloc(5);
           head.writeInt32BE(ids[type], 1);
-          return { topic: "raw", partition: 0, offset: String(i), timestamp: "0", key: null, value: Buffer.concat([head, body]) };
+          // Each event on the ingress topic of the party it names as its source, as its publisher would send it.
+          return { topic: topics(config.topicPrefix).ingress(String(sourceOf(type, value)), type), partition: 0, offset: String(i), timestamp: "0", key: null, value: Buffer.concat([head, body]) };
         });
         const result = core.process(policy, records, { stateOf: () => ({ sig: "", quota: {} }) });
         expect(result.deadLetters).toEqual([]);

@@ -79,7 +79,8 @@ describe("bad input", () => {
     const kafka = createKafka(config, log);
     const producer = idempotentProducer(kafka);
     await producer.connect();
-    const trackingId = await registry.getLatestSchemaId(`${t.raw.TrackingEvent}-value`);
+    const trackingId = await registry.getLatestSchemaId(t.subject("TrackingEvent"));
+    const sfTracking = t.ingress("sf-express", "TrackingEvent");
     const tracking = avro.Type.forSchema(schemaJson("TrackingEvent") as avro.Schema);
     const wire = (id: number, body: Buffer) => Buffer.concat([Buffer.from([0, (id >>> 24) & 255, (id >>> 16) & 255, (id >>> 8) & 255, id & 255]), body]);
     const good = (over: Record<string, unknown>) => tracking.toBuffer({ ...T1, staffId: null, staffName: null, staffPhone: null, recipientPhone: null, exceptionReason: null, ...over });
@@ -94,9 +95,11 @@ describe("bad input", () => {
       ["unknown_event_type", wire(probeId, Buffer.from([4]))],
       ["missing_routing_attribute", wire(trackingId, good({ eventId: "bad-routing", platform: null }))],
       ["oversized", wire(trackingId, good({ eventId: "bad-big", exceptionReason: "x".repeat(5000) }))],
+      // On SF Express's ingress topic, a scan claiming to be ZTO's: the topic proves who wrote it.
+      ["spoofed_source", wire(trackingId, good({ eventId: "bad-spoofed", courier: "zto" }))],
     ];
-    await producer.send({ topic: t.raw.TrackingEvent, acks: -1, messages: cases.map(([, value], i) => ({ key: `bad-${i}`, value })) });
-    await producer.send({ topic: t.raw.TrackingEvent, acks: -1, messages: [{ key: "SF1001", value: wire(trackingId, good({ eventId: "after-bad", parcelId: "SF1001" })) }] });
+    await producer.send({ topic: sfTracking, acks: -1, messages: cases.map(([, value], i) => ({ key: `bad-${i}`, value })) });
+    await producer.send({ topic: sfTracking, acks: -1, messages: [{ key: "SF1001", value: wire(trackingId, good({ eventId: "after-bad", parcelId: "SF1001" })) }] });
     await producer.disconnect();
 
     const dead = await readAll(config, [t.deadLetter], { min: cases.length });
@@ -104,13 +107,13 @@ describe("bad input", () => {
     for (const d of dead) {
       const i = Number(String(d.message.key).slice(4));
       expect(Buffer.compare(d.message.value!, cases[i]![1])).toBe(0); // kept byte for byte
-      expect(String(d.message.headers?.[HEADERS.origin])).toMatch(new RegExp(`^${t.raw.TrackingEvent.replace(/\./g, "\\.")}/\\d+/\\d+$`));
+      expect(String(d.message.headers?.[HEADERS.origin])).toMatch(new RegExp(`^${sfTracking.replace(/\./g, "\\.")}/\\d+/\\d+$`));
       expect(String(d.message.headers?.[HEADERS.rejectDetail]).length).toBeGreaterThan(10);
     }
     const after = await collect("taobao", 4);
     expect(after.map((d) => d.sourceEventId)).toContain("after-bad");
     const metrics = await router.registry.metrics();
-    for (const reason of ["undecodable", "unknown_schema", "unknown_event_type", "missing_routing_attribute", "oversized"]) {
+    for (const reason of ["undecodable", "unknown_schema", "unknown_event_type", "missing_routing_attribute", "oversized", "spoofed_source"]) {
       const n = cases.filter(([r]) => r === reason).length;
       expect(metrics).toMatch(new RegExp(`^px_rejected_total\\{reason="${reason}",service="router"\\} ${n}$`, "m"));
     }
@@ -138,7 +141,7 @@ describe("policy errors fail closed; new policies apply live", () => {
 
     const pub = await PartyPublisher.connect({ party: "sf-express", config });
     await pub.tracking({ ...T1, eventId: "under-broken" });
-    const dead = await readAll(config, [t.deadLetter], { min: 7 });
+    const dead = await readAll(config, [t.deadLetter], { min: 8 });
     const rec = dead.find((d) => String(d.message.headers?.[HEADERS.rejectReason]) === "policy_error");
     expect(rec).toBeDefined();
     expect(String(rec!.message.headers?.[HEADERS.policyVersion])).toBe(bad.version);

@@ -1,11 +1,11 @@
 /**
- * Dry run: the last N raw events (across the raw topics) decided under the policy in force and under the
+ * Dry run: the last N raw events (across every party's ingress topic) decided under the policy in force and under the
  * proposal, counted per party × field × action: "taobao stops receiving pickupCode on 1,234 of 10,000
  * LockerEvent events".
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { EVENT_TYPES, RegistryHttp, topics, type Config, type EventType } from "../../shared/src/index.js";
+import { EVENT_TYPES, RegistryHttp, sourceOf, topics, type Config, type EventType } from "../../shared/src/index.js";
 import { SchemaCatalog, type Decision, type DecisionEngine } from "../../decision/src/index.js";
 import type { DryRunReport } from "./api.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
@@ -15,16 +15,15 @@ interface Sampled {
   readonly attrs: Case;
 }
 
-/** Reads up to `limit` of the most recent raw events, spread over every raw partition. */
+/** Reads up to `limit` of the most recent raw events, spread over every partition of the ingress topics. */
 export async function sampleRecent(kafka: Kafka, config: Config, limit: number, timeoutMs = 20_000): Promise<Sampled[]> {
   const t = topics(config.topicPrefix);
   const admin = kafka.admin();
   await admin.connect();
   const plan: { topic: string; partition: number; from: bigint; to: bigint }[] = [];
   try {
-    const existing = new Set(await admin.listTopics());
-    for (const topic of Object.values(t.raw)) {
-      if (!existing.has(topic)) continue;
+    const ingress = (await admin.listTopics()).filter((topic) => t.parseIngress(topic) !== undefined).sort();
+    for (const topic of ingress) {
       for (const p of await admin.fetchTopicOffsets(topic)) plan.push({ topic, partition: p.partition, from: BigInt(p.low), to: BigInt(p.high) });
     }
   } finally {
@@ -52,6 +51,7 @@ export async function sampleRecent(kafka: Kafka, config: Config, limit: number, 
         if (!p || done.has(key)) return;
         const ids = batch.messages.filter((m) => m.value && m.value.length >= 5 && m.value[0] === 0).map((m) => m.value!.readInt32BE(1));
         await catalog.prefetch(ids);
+        const ingress = t.parseIngress(batch.topic);
         for (const m of batch.messages) {
           if (BigInt(m.offset) < p.from || BigInt(m.offset) >= p.to) continue;
           const v = m.value;
@@ -61,7 +61,9 @@ export async function sampleRecent(kafka: Kafka, config: Config, limit: number, 
           try {
             const ev = e.info.type.decode(v, 5).value as Record<string, unknown>;
             const type = e.info.eventType;
-            const source = String(type === "OrderCreated" ? ev.platform : type === "TrackingEvent" ? ev.courier : ev.locker);
+            const source = String(sourceOf(type, ev));
+            // What the router dead-letters (another type than the topic's, a source other than its party) is not routed.
+            if (type !== ingress?.type || source !== ingress.party) continue;
             out.push({ type, attrs: { type, source, platform: String(ev.platform), courier: String(ev.courier), locker: (ev.locker as string | null) ?? null } });
           } catch {
             /* undecodable records are the router's dead letters, not part of the sample */

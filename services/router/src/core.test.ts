@@ -1,6 +1,6 @@
 import type avro from "avsc";
 import { beforeEach, describe, expect, it } from "vitest";
-import { HEADERS, PolicyError, describeSchema, schemaJson, type EventType, type PartyInfo } from "../../shared/src/index.js";
+import { HEADERS, PolicyError, describeSchema, schemaJson, sourceOf, topics, type EventType, type PartyInfo } from "../../shared/src/index.js";
 import { SchemaCatalog, transformFor, type DecisionEngine, type EvalResult, type FieldAction, type PolicyInput, type SchemaSource } from "../../decision/src/index.js";
 import { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type QuotaView } from "./core.js";
 import type { OutRecord, RawRecord } from "./records.js";
@@ -92,7 +92,9 @@ const SETTINGS: CoreSettings = {
   masks: { phone: { keepStart: 3, keepEnd: 2 }, name: { keepStart: 1 } },
   tokenKey: "unit-test-master-key-0123456789abcdef",
   maxRecordBytes: 1_048_576,
+  topicPrefix: "px",
 };
+const T = topics("px");
 
 // ---------------------------------------------------------------------------------------------------------------
 // Records in the Confluent wire format.
@@ -164,10 +166,11 @@ function tracking(o: Record<string, unknown> = {}): Record<string, unknown> {
 }
 
 let offset = 0;
+/** A record of the given bytes, by default on Taobao's OrderCreated ingress topic. */
 function raw(value: Buffer | null, o: Partial<RawRecord> = {}): RawRecord {
   offset++;
   return {
-    topic: "px.raw.orders",
+    topic: T.ingress("taobao", "OrderCreated"),
     partition: 2,
     offset: String(offset),
     timestamp: String(1_760_000_000_000 + offset),
@@ -178,7 +181,9 @@ function raw(value: Buffer | null, o: Partial<RawRecord> = {}): RawRecord {
   };
 }
 
-const rawOrder = (o: Record<string, unknown> = {}) => raw(encodeEvent("OrderCreated", order(o)));
+/** An event on the ingress topic of its source (the party that publishes it), unless `o` says otherwise. */
+const rawEvent = (type: EventType, ev: Record<string, unknown>, o: Partial<RawRecord> = {}) => raw(encodeEvent(type, ev), { topic: T.ingress(String(sourceOf(type, ev)), type), ...o });
+const rawOrder = (o: Record<string, unknown> = {}) => rawEvent("OrderCreated", order(o));
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -256,7 +261,7 @@ describe("RouterCore: delivery", () => {
 
   it("never delivers to the source party, even when the policy would allow it", async () => {
     const engine = new FakeEngine((input) => byClass(input, ALL_KEEP));
-    const out = await run(new ActivePolicy(engine), [rawOrder(), raw(encodeEvent("TrackingEvent", tracking()))]);
+    const out = await run(new ActivePolicy(engine), [rawOrder(), rawEvent("TrackingEvent", tracking())]);
     expect(out.deadLetters).toEqual([]);
     // OrderCreated is from taobao, TrackingEvent from zto.
     expect(out.deliveries.get("taobao")).toHaveLength(1);
@@ -316,7 +321,7 @@ describe("RouterCore: decision cache", () => {
     expect(engine.calls).toHaveLength(12);
 
     // A different event type (schema) is a different key too.
-    await run(policy, [raw(encodeEvent("TrackingEvent", tracking())), raw(encodeEvent("TrackingEvent", tracking({ eventId: "t2" })))]);
+    await run(policy, [rawEvent("TrackingEvent", tracking()), rawEvent("TrackingEvent", tracking({ eventId: "t2" }))]);
     expect(engine.calls).toHaveLength(16);
   });
 
@@ -347,7 +352,7 @@ describe("RouterCore: decision cache", () => {
 
   it("fetches each writer schema from the registry once", async () => {
     const policy = new ActivePolicy(new FakeEngine(contractPolicy));
-    await run(policy, [rawOrder(), rawOrder(), raw(encodeEvent("TrackingEvent", tracking()))]);
+    await run(policy, [rawOrder(), rawOrder(), rawEvent("TrackingEvent", tracking())]);
     await run(policy, [rawOrder()]);
     expect([...source.lookups].sort()).toEqual([ID.OrderCreated, ID.TrackingEvent]);
   });
@@ -357,7 +362,10 @@ describe("RouterCore: dead letters", () => {
   const good = () => encodeEvent("OrderCreated", order());
   const trackingBody = () => TYPES.TrackingEvent.toBuffer(tracking());
 
-  const cases: [string, () => Buffer | null, string, CoreSettings?][] = [
+  const TRACKING = T.ingress("zto", "TrackingEvent");
+  const LOCKER = T.ingress("hive-box", "LockerEvent");
+  // what, value, reason, and the topic it arrives on (Taobao's orders unless given) or other settings
+  const cases: [string, () => Buffer | null, string, { topic?: string; settings?: CoreSettings }?][] = [
     ["a value without the magic byte", () => Buffer.concat([Buffer.from([1]), good().subarray(1)]), "undecodable"],
     ["a value shorter than the wire header", () => Buffer.from([0, 0, 0]), "undecodable"],
     ["plain JSON", () => Buffer.from(JSON.stringify(order())), "undecodable"],
@@ -367,20 +375,25 @@ describe("RouterCore: dead letters", () => {
     ["a body with trailing bytes", () => Buffer.concat([good(), Buffer.from([7, 7])]), "undecodable"],
     ["a header with no body", () => wire(ID.OrderCreated, Buffer.alloc(0)), "undecodable"],
     ["a garbage body (bad union index)", () => wire(ID.OrderCreated, Buffer.from([2, 0x65, 2, 0x70, 12, ...Buffer.from("taobao"), 6, ...Buffer.from("zto"), 0x09])), "undecodable"],
-    ["a body written with another event's schema", () => wire(ID.LockerEvent, trackingBody()), "undecodable"],
+    ["a body written with another event's schema", () => wire(ID.LockerEvent, trackingBody()), "undecodable", { topic: LOCKER }],
     ["a schema that is not an event type", () => wire(NOT_AN_EVENT_ID, Buffer.from([2, 0x65])), "unknown_event_type"],
-    ["a TrackingEvent without platform", () => encodeEvent("TrackingEvent", tracking({ platform: null })), "missing_routing_attribute"],
-    ["a TrackingEvent with an empty platform", () => encodeEvent("TrackingEvent", tracking({ platform: "" })), "missing_routing_attribute"],
+    ["a TrackingEvent without platform", () => encodeEvent("TrackingEvent", tracking({ platform: null })), "missing_routing_attribute", { topic: TRACKING }],
+    ["a TrackingEvent with an empty platform", () => encodeEvent("TrackingEvent", tracking({ platform: "" })), "missing_routing_attribute", { topic: TRACKING }],
     ["an OrderCreated with an empty eventId", () => encodeEvent("OrderCreated", order({ eventId: "" })), "missing_routing_attribute"],
     ["an OrderCreated with an empty parcelId", () => encodeEvent("OrderCreated", order({ parcelId: "" })), "missing_routing_attribute"],
-    ["a LockerEvent with an empty locker", () => encodeEvent("LockerEvent", { eventId: "l1", parcelId: "P1", locker: "", courier: "zto", platform: "taobao", eventTime: 1, action: "DEPOSITED", city: null, lockerId: null, siteCode: null, pickupCode: null, recipientPhone: null }), "missing_routing_attribute"],
-    ["an oversized record", () => good(), "oversized", { ...SETTINGS, maxRecordBytes: 64 }],
+    ["a LockerEvent with an empty locker", () => encodeEvent("LockerEvent", { eventId: "l1", parcelId: "P1", locker: "", courier: "zto", platform: "taobao", eventTime: 1, action: "DEPOSITED", city: null, lockerId: null, siteCode: null, pickupCode: null, recipientPhone: null }), "missing_routing_attribute", { topic: LOCKER }],
+    ["an oversized record", () => good(), "oversized", { settings: { ...SETTINGS, maxRecordBytes: 64 } }],
+    ["a record on a topic that is no ingress topic (the old shared raw topic)", () => good(), "unknown_topic", { topic: "px.raw.orders" }],
+    ["a record on another deployment's ingress topic", () => good(), "unknown_topic", { topic: "pxt.raw.taobao.orders" }],
+    ["a TrackingEvent on an OrderCreated ingress topic", () => encodeEvent("TrackingEvent", tracking({ courier: "taobao" })), "type_mismatch"],
+    ["an OrderCreated naming another marketplace than the topic's", () => encodeEvent("OrderCreated", order({ platform: "jd" })), "spoofed_source"],
   ];
 
-  it.each(cases)("%s → %s, with the original bytes and headers, and no delivery", async (_what, value, reason, settings) => {
+  it.each(cases)("%s → %s, with the original bytes and headers, and no delivery", async (_what, value, reason, opts = {}) => {
     const engine = new FakeEngine(contractPolicy);
-    const c = settings ? makeCore(settings) : core;
-    const bad = raw(value(), { topic: "px.raw.tracking", partition: 4, offset: "7710" });
+    const c = opts.settings ? makeCore(opts.settings) : core;
+    const topic = opts.topic ?? T.ingress("taobao", "OrderCreated");
+    const bad = raw(value(), { topic, partition: 4, offset: "7710" });
     const out = await run(new ActivePolicy(engine), [bad], NO_QUOTA, c);
 
     expect(out.deliveries.size).toBe(0);
@@ -391,7 +404,7 @@ describe("RouterCore: dead letters", () => {
     expect(dl.record.key).toEqual(bad.key);
     expect(dl.record.value.equals(bad.value ?? Buffer.alloc(0))).toBe(true);
     expect(header(dl.record, HEADERS.rejectReason)).toBe(reason);
-    expect(header(dl.record, HEADERS.origin)).toBe("px.raw.tracking/4/7710");
+    expect(header(dl.record, HEADERS.origin)).toBe(`${topic}/4/7710`);
     expect(header(dl.record, HEADERS.rejectDetail)).toBeTruthy();
     expect(header(dl.record, HEADERS.policyVersion)).toBe(engine.version);
     // The publisher's own headers travel with the record.
@@ -400,7 +413,7 @@ describe("RouterCore: dead letters", () => {
   });
 
   it("says which routing attribute is missing", async () => {
-    const out = await run(new ActivePolicy(new FakeEngine(contractPolicy)), [raw(encodeEvent("TrackingEvent", tracking({ platform: null })))]);
+    const out = await run(new ActivePolicy(new FakeEngine(contractPolicy)), [rawEvent("TrackingEvent", tracking({ platform: null }))]);
     expect(header(out.deadLetters[0]!.record, HEADERS.rejectDetail)).toMatch(/TrackingEvent lacks routing attribute\(s\): platform/);
   });
 
@@ -411,7 +424,7 @@ describe("RouterCore: dead letters", () => {
       raw(Buffer.from("not avro")),
       raw(wire(UNKNOWN_ID, Buffer.from([1, 2, 3]))),
       rawOrder({ eventId: "ok-2" }),
-      raw(encodeEvent("TrackingEvent", tracking({ platform: null }))),
+      rawEvent("TrackingEvent", tracking({ platform: null })),
       rawOrder({ eventId: "ok-3" }),
     ]);
     expect(out.consumed).toBe(6);
@@ -424,6 +437,50 @@ describe("RouterCore: dead letters", () => {
     const failing: SchemaSource = { schemaById: () => Promise.reject(new Error("ECONNREFUSED")) };
     const c = new RouterCore(new SchemaCatalog(failing), SETTINGS);
     await expect(c.prepare([rawOrder()])).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe("RouterCore: authenticity — the ingress topic proves the publisher", () => {
+  const ZTO_TRACKING = "px.raw.zto.tracking";
+  const allKeep = () => new FakeEngine((input) => byClass(input, ALL_KEEP));
+
+  it("dead-letters a TrackingEvent claiming another courier than the topic's party (spoofed_source), to nobody", async () => {
+    const engine = allKeep();
+    const spoofed = raw(encodeEvent("TrackingEvent", tracking({ courier: "sf-express" })), { topic: ZTO_TRACKING, partition: 1, offset: "42" });
+    const out = await run(new ActivePolicy(engine), [spoofed]);
+    expect(out.deliveries.size).toBe(0);
+    expect(engine.calls).toEqual([]);
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(["spoofed_source"]);
+    const dl = out.deadLetters[0]!.record;
+    expect(header(dl, HEADERS.rejectReason)).toBe("spoofed_source");
+    expect(header(dl, HEADERS.rejectDetail)).toMatch(/TrackingEvent claims source 'sf-express' \(courier\) on px\.raw\.zto\.tracking, which only zto publishes to/);
+    expect(header(dl, HEADERS.origin)).toBe("px.raw.zto.tracking/1/42");
+    expect(dl.value.equals(spoofed.value!)).toBe(true);
+    expect(out.releases.size).toBe(0);
+    expect(out.timestamps).toEqual([]);
+  });
+
+  it("dead-letters a LockerEvent on a tracking topic (type_mismatch), to nobody", async () => {
+    const lockerEvent = { eventId: "l1", parcelId: "ZT7800012345", locker: "zto", courier: "zto", platform: "taobao", eventTime: 1, action: "DEPOSITED", city: null, lockerId: null, siteCode: null, pickupCode: "123456", recipientPhone: null };
+    const out = await run(new ActivePolicy(allKeep()), [raw(encodeEvent("LockerEvent", lockerEvent), { topic: ZTO_TRACKING })]);
+    expect(out.deliveries.size).toBe(0);
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(["type_mismatch"]);
+    expect(header(out.deadLetters[0]!.record, HEADERS.rejectDetail)).toMatch(/a LockerEvent .* on px\.raw\.zto\.tracking, the TrackingEvent ingress topic of zto/);
+  });
+
+  it("delivers the genuine event of the topic's party, and routes it around the spoofed ones", async () => {
+    const engine = allKeep();
+    const out = await run(new ActivePolicy(engine), [
+      raw(encodeEvent("TrackingEvent", tracking({ eventId: "fake", courier: "sf-express" })), { topic: ZTO_TRACKING }),
+      raw(encodeEvent("TrackingEvent", tracking({ eventId: "genuine" })), { topic: ZTO_TRACKING }),
+      rawEvent("LockerEvent", { eventId: "l2", parcelId: "ZT7800012345", locker: "hive-box", courier: "zto", platform: "taobao", eventTime: 1, action: "DEPOSITED", city: null, lockerId: null, siteCode: null, pickupCode: null, recipientPhone: null }),
+    ]);
+    expect(out.deadLetters.map((d) => d.reason)).toEqual(["spoofed_source"]);
+    expect(out.consumed).toBe(3);
+    expect(out.deliveries.get("taobao")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["genuine", "l2"]);
+    expect(out.deliveries.get("zto")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["l2"]); // never its own event
+    expect(out.deliveries.get("hive-box")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["genuine"]);
+    expect(engine.calls.every((c) => c.event.source !== "sf-express")).toBe(true);
   });
 });
 
@@ -488,11 +545,11 @@ describe("RouterCore: policy errors fail closed", () => {
       rawOrder({ eventId: "bad-1" }),
       rawOrder({ eventId: "good-1", locker: null }),
       rawOrder({ eventId: "bad-2" }),
-      raw(encodeEvent("TrackingEvent", tracking({ eventId: "good-2" }))),
+      rawEvent("TrackingEvent", tracking({ eventId: "good-2" })),
     ]);
     expect(out.deadLetters.map((d) => [d.reason, header(d.record, HEADERS.origin)])).toEqual([
-      ["policy_error", `px.raw.orders/2/${offset - 3}`],
-      ["policy_error", `px.raw.orders/2/${offset - 1}`],
+      ["policy_error", `px.raw.taobao.orders/2/${offset - 3}`],
+      ["policy_error", `px.raw.taobao.orders/2/${offset - 1}`],
     ]);
     expect(out.deliveries.get("zto")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["good-1"]);
     expect(out.deliveries.get("jd")!.map((r) => header(r, HEADERS.sourceEventId))).toEqual(["good-1", "good-2"]);
@@ -538,7 +595,7 @@ describe("RouterCore: releases", () => {
 
   it("counts nothing for dead-lettered or undelivered events", async () => {
     const engine = new FakeEngine((input) => (input.recipient === "zto" ? byClass(input, ALL_KEEP) : NO_DELIVERY));
-    const out = await run(new ActivePolicy(engine), [raw(encodeEvent("TrackingEvent", tracking({ platform: null }))), rawOrder({ courier: "sf-express" })]);
+    const out = await run(new ActivePolicy(engine), [rawEvent("TrackingEvent", tracking({ platform: null })), rawOrder({ courier: "sf-express" })]);
     expect(out.releases.get("zto\u0000pii.phone")?.n).toBe(1);
     expect(out.releases.size).toBe(3);
   });
@@ -643,7 +700,7 @@ describe("RouterCore: spliced encoding", () => {
     ["a tracking event", "TrackingEvent" as const, tracking()],
     ["a tracking event with its PII null", "TrackingEvent" as const, tracking({ staffId: null, staffName: null, staffPhone: null, recipientPhone: null, exceptionReason: "\u{20000} 地址不详" })],
   ])("%s: every recipient's bytes equal a full re-encode", async (_what, type, ev) => {
-    const out = await run(new ActivePolicy(engine()), [raw(encodeEvent(type, ev))]);
+    const out = await run(new ActivePolicy(engine()), [rawEvent(type, ev)]);
     const source = type === "OrderCreated" ? ev.platform : ev.courier;
     for (const recipient of Object.keys(PLANS)) {
       if (recipient === source) continue;
@@ -654,7 +711,7 @@ describe("RouterCore: spliced encoding", () => {
 
   it("records bigger than the output slab still come out whole", async () => {
     const big = order({ merchant: "m".repeat(300_000), recipientPhone: "13812345678" });
-    const out = await run(new ActivePolicy(engine()), [rawOrder(), raw(encodeEvent("OrderCreated", big)), rawOrder({ eventId: "e3" })]);
+    const out = await run(new ActivePolicy(engine()), [rawOrder(), rawEvent("OrderCreated", big), rawOrder({ eventId: "e3" })]);
     expect(out.deliveries.get("hive-box")![1]!.value.equals(reference("OrderCreated", big, "hive-box"))).toBe(true);
     expect(out.deliveries.get("hive-box")![2]!.value.equals(reference("OrderCreated", order({ eventId: "e3" }), "hive-box"))).toBe(true);
   });

@@ -1,9 +1,13 @@
 /**
- * The router's work on one batch of raw records, free of Kafka: decode → decide → transform → encode.
+ * The router's work on one batch of raw records, free of Kafka: check → decode → decide → transform → encode.
  * Decode once per event, decide from the plan cache, encode once per distinct plan signature.
+ *
+ * Authenticity: each record must come from an ingress topic (`<prefix>.raw.<party>.<type>`), which only that
+ * party may write, carry an event of the topic's type, and name the topic's party as its source; anything else
+ * is dead-lettered (unknown_topic, type_mismatch, spoofed_source) and delivered to no one.
  */
 import avro from "avsc";
-import { HEADERS, PolicyError, RejectedRecordError, sourceOf, type EventType, type FieldInfo, type RejectReason, type SchemaInfo } from "../../shared/src/index.js";
+import { HEADERS, PolicyError, RejectedRecordError, SOURCE_FIELD, sourceOf, topics, type EventType, type FieldInfo, type Ingress, type RejectReason, type SchemaInfo, type Topics } from "../../shared/src/index.js";
 import type { OutRecord, RawRecord, RecordHeaders } from "./records.js";
 import { makePlan, validateDecision, type DecisionEngine, type PolicyInput, type RecipientPlan, type SchemaCatalog, type TransformSettings } from "../../decision/src/index.js";
 
@@ -87,6 +91,8 @@ export interface BatchResult {
 
 export interface CoreSettings extends TransformSettings {
   readonly maxRecordBytes: number;
+  /** The deployment's topic prefix: records are accepted only from its ingress topics. */
+  readonly topicPrefix: string;
 }
 
 const EMPTY_HEADERS: RecordHeaders = {};
@@ -116,11 +122,22 @@ export class RouterCore {
   private readonly plans: RecipientPlan[] = [];
   private readonly bufs: Buffer[] = [];
   private readonly varint = new VarintReader();
+  private readonly topics: Topics;
+  /** Topic → its party and event type (null: not an ingress topic); a router reads a handful of topics. */
+  private readonly ingress = new Map<string, Ingress | null>();
 
   constructor(
     private readonly catalog: SchemaCatalog,
     private readonly settings: CoreSettings,
-  ) {}
+  ) {
+    this.topics = topics(settings.topicPrefix);
+  }
+
+  private ingressOf(topic: string): Ingress | null {
+    let i = this.ingress.get(topic);
+    if (i === undefined) this.ingress.set(topic, (i = this.topics.parseIngress(topic) ?? null));
+    return i;
+  }
 
   /** Fetches the writer schemas the batch needs; throws (retriably) only when the registry is unreachable. */
   async prepare(records: readonly RawRecord[]): Promise<void> {
@@ -148,6 +165,8 @@ export class RouterCore {
   }
 
   private route(policy: ActivePolicy, r: RawRecord, quota: QuotaView, out: BatchResult): void {
+    const ingress = this.ingressOf(r.topic);
+    if (ingress === null) throw new RejectedRecordError("unknown_topic", `${r.topic} is no party's ingress topic (${this.topics.rawPrefix}<party>.<orders|tracking|locker>)`);
     const v = r.value;
     if (v === null || v.length < 5 || v[0] !== 0) throw new RejectedRecordError("undecodable", "value is not in the Confluent wire format (magic byte 0 + schema id)");
     if (v.length > this.settings.maxRecordBytes) throw new RejectedRecordError("oversized", `record of ${v.length} bytes exceeds PX_MAX_RECORD_BYTES=${this.settings.maxRecordBytes}`);
@@ -156,6 +175,7 @@ export class RouterCore {
     if (entry === undefined) throw new RejectedRecordError("unknown_schema", `schema id ${schemaId} was not loaded`);
     if (!entry.ok) throw new RejectedRecordError(entry.reason, entry.detail);
     const info = entry.info;
+    if (info.eventType !== ingress.type) throw new RejectedRecordError("type_mismatch", `a ${info.eventType} (schema ${schemaId}) on ${r.topic}, the ${ingress.type} ingress topic of ${ingress.party}`);
     const layout = layoutOf(info);
     this.decode(info, layout, schemaId, v);
     // Only the routing attributes are needed as named values (a missing field reads as undefined).
@@ -167,6 +187,7 @@ export class RouterCore {
       locker: this.valueAt(layout, v, layout.locker),
     };
     const source = routingAttrs(info.eventType, ev);
+    if (source !== ingress.party) throw new RejectedRecordError("spoofed_source", `${info.eventType} claims source '${source}' (${SOURCE_FIELD[info.eventType]}) on ${r.topic}, which only ${ingress.party} publishes to`);
     // routingAttrs has checked that platform and courier are non-empty strings.
     const platform = ev.platform as string;
     const courier = ev.courier as string;

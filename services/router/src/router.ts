@@ -1,6 +1,10 @@
 /**
- * The router process: consumes the raw topics in a consumer group and, per input partition, runs
+ * The router process: consumes every party's ingress topic in a consumer group and, per input partition, runs
  * consume → route → produce as one Kafka transaction (exactly once per entitled party).
+ *
+ * Ingress topics are the exchange's to create (provisioning); the router finds them by listing the topics, and
+ * re-lists every `topicRefreshMs` to take up a newly provisioned party's topics without a restart. It needs no
+ * right to create them, nor the delivery topics of parties that provisioning has set up.
  *
  * Fencing: kafkajs sends TxnOffsetCommit v0, so the group generation does not fence a zombie (no KIP-447).
  * Instead each input partition has its own transactional id; whoever routes a partition first opens its sink,
@@ -31,7 +35,11 @@ export interface RouterDeps {
   readonly metrics: RouterMetrics;
   /** Distinguishes instances in logs and transactional ids are per partition, not per instance. */
   readonly instanceId: string;
+  /** How often the topics are listed for new ingress topics (default 10 s). */
+  readonly topicRefreshMs?: number;
 }
+
+const DEFAULT_TOPIC_REFRESH_MS = 10_000;
 
 export class Router {
   private readonly t: Topics;
@@ -48,6 +56,12 @@ export class Router {
   /** minute (ISO) → `party\u0000class` → records delivered carrying that class; reported for the ledger. */
   private readonly minuteCounts = new Map<string, Map<string, number>>();
   private countsTimer: NodeJS.Timeout | undefined;
+  /** The ingress topics consumed (once `consuming`). */
+  private readonly ingress = new Set<string>();
+  private consuming = false;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private stopping = false;
   /** Committed batches whose PII releases are not yet in the shared quota counters. */
   private readonly pendingQuota: { readonly batch: string; readonly releases: BatchResult["releases"] }[] = [];
 
@@ -57,6 +71,7 @@ export class Router {
       masks: d.config.masks,
       tokenKey: d.config.router.tokenKey,
       maxRecordBytes: d.config.router.maxRecordBytes,
+      topicPrefix: d.config.topicPrefix,
     });
     this.quota = new QuotaTracker(d.redis, d.config.topicPrefix, d.log, d.config.router.quotaWarnRatio, {
       onUsage: (party, cls, used, limit) => d.metrics.quotaUsage.set({ party, class: cls }, limit > 0 ? used / limit : 1),
@@ -79,7 +94,6 @@ export class Router {
     this.client = client;
     await client.connect();
     await client.ensureTopics([
-      ...Object.values(this.t.raw).map((topic) => ({ topic })),
       { topic: this.t.deadLetter },
       { topic: this.t.policy, compacted: true, partitions: 1 },
       { topic: this.t.deliveryCounts, partitions: 1 },
@@ -95,11 +109,35 @@ export class Router {
       this.sinks.clear();
       for (const p of old) void p.then((x) => x.close()).catch(() => undefined);
     });
-    await client.consume(Object.values(this.t.raw), (b) => this.onBatch(b));
-    log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId, kafkaClient: client.name }, "router started");
+    await this.takeUpIngress();
+    if (!this.consuming) log.warn({ pattern: `${this.t.rawPrefix}<party>.<orders|tracking|locker>` }, "no ingress topics yet; routing starts when the exchange provisions a party");
+    const every = this.d.topicRefreshMs ?? DEFAULT_TOPIC_REFRESH_MS;
+    this.refreshTimer = setInterval(() => {
+      if (this.refreshing !== undefined || this.stopping) return;
+      this.refreshing = this.takeUpIngress()
+        .catch((err: unknown) => log.warn({ err }, `ingress topics not refreshed; trying again in ${every} ms`))
+        .finally(() => (this.refreshing = undefined));
+    }, every);
+    log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId, kafkaClient: client.name, ingress: this.ingress.size }, "router started");
+  }
+
+  /** Lists the topics and starts consuming the ingress topics not consumed yet (all of them the first time). */
+  private async takeUpIngress(): Promise<void> {
+    const client = this.client!;
+    const fresh = (await client.listTopics()).filter((t) => this.t.parseIngress(t) !== undefined && !this.ingress.has(t)).sort();
+    if (fresh.length === 0 || this.stopping) return;
+    this.d.log.info({ topics: fresh }, "new ingress topics");
+    const all = [...this.ingress, ...fresh];
+    if (this.consuming) await client.resubscribe(all);
+    else await client.consume(all, (b) => this.onBatch(b));
+    this.consuming = true;
+    for (const t of fresh) this.ingress.add(t);
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    await this.refreshing;
     await this.client?.stopConsuming();
     if (this.countsTimer) clearInterval(this.countsTimer);
     await this.flushCounts(true).catch((err: unknown) => this.d.log.warn({ err }, "delivery counts of the last minute not reported"));
@@ -119,6 +157,7 @@ export class Router {
     }
   }
 
+  /** Puts a new policy in force; first makes sure its parties' delivery topics exist (provisioning creates them, so normally nothing is created). */
   private async apply(engine: PolicyEngine): Promise<void> {
     const parties = Object.keys(engine.bundle.data.parties);
     const missing = parties.map((p) => this.t.deliver(p)).filter((t) => !this.knownDeliveryTopics.has(t));

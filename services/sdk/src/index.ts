@@ -1,5 +1,5 @@
 /** Parcel Exchange party SDK: publish events to the exchange and read the copies delivered to you. */
-export { PartyPublisher, type PublisherOptions } from "./publisher.js";
+export { PartyPublisher, resolveParty, type PublisherOptions } from "./publisher.js";
 export {
   DeliverySubscriber,
   DeliveryDecodeError,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { EVENT_TYPES, ValidationError, schemaJson } from "../../shared/src/index.js";
-import { prepareEvent, prepareEvents } from "./publisher.js";
+import { EVENT_TYPES, ValidationError, loadConfig, schemaJson } from "../../shared/src/index.js";
+import { SdkError } from "./errors.js";
+import { prepareEvent, prepareEvents, resolveParty } from "./publisher.js";
 import { LOCKER_ACTIONS, TRACKING_STATUSES, type LockerEventInput, type OrderCreatedInput, type TrackingEventInput } from "./types.js";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -213,5 +214,43 @@ describe("prepareEvents (publishMany's validation)", () => {
       "events[2] (LockerEvent) locker: a party may only publish as itself; expected 'swiftpost', got 'boxnet'",
       "events[3] (Bogus) type: 'Bogus' is not one of OrderCreated, TrackingEvent, LockerEvent",
     ]);
+  });
+});
+
+describe("resolveParty: who the publisher publishes as", () => {
+  const withUser = (username?: string) =>
+    loadConfig({ NODE_ENV: "test", PX_TOPIC_PREFIX: "px", ...(username === undefined ? {} : { KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: "pw" }) });
+  const codeOf = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(SdkError);
+      return (err as SdkError).code;
+    }
+    return undefined;
+  };
+
+  it("takes the party given, without credentials", () => {
+    expect(resolveParty("zto", withUser())).toBe("zto");
+  });
+
+  it("derives the party from the SASL username <prefix>.<party>", () => {
+    expect(resolveParty(undefined, withUser("px.zto"))).toBe("zto");
+    expect(resolveParty("zto", withUser("px.zto"))).toBe("zto");
+  });
+
+  it("refuses a party other than the credentials' (PARTY_MISMATCH)", () => {
+    expect(codeOf(() => resolveParty("sf-express", withUser("px.zto")))).toBe("PARTY_MISMATCH");
+  });
+
+  it("ignores a username that names no party of this deployment (an operator's), when a party is given", () => {
+    expect(resolveParty("zto", withUser("admin"))).toBe("zto");
+    expect(resolveParty("zto", withUser("pxt.zto"))).toBe("zto");
+  });
+
+  it("refuses to guess (no party, no party username) and refuses ids that cannot name an ingress topic", () => {
+    expect(codeOf(() => resolveParty(undefined, withUser()))).toBe("PARTY_INVALID");
+    expect(codeOf(() => resolveParty(undefined, withUser("admin")))).toBe("PARTY_INVALID");
+    for (const bad of ["", "Zto", "sf.express", "sf_express", "-zto"]) expect(codeOf(() => resolveParty(bad, withUser())), bad).toBe("PARTY_INVALID");
   });
 });

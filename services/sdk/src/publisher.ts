@@ -2,9 +2,13 @@
  * PartyPublisher: how a courier, locker operator or marketplace puts its events on the exchange.
  *
  * Events are completed and validated on the client (schema + routing rules; nothing is sent when any event
- * is invalid), Avro-encoded in Confluent wire format with the registry id of the raw topic's subject, keyed by
+ * is invalid), Avro-encoded in Confluent wire format with the registry id of the event type's subject, keyed by
  * parcelId so that a parcel's events stay in order in one partition, and sent with an idempotent producer
- * (acks = all).
+ * (acks = all) to the party's own ingress topic of the event type, `<prefix>.raw.<party>.<orders|tracking|locker>`.
+ *
+ * The exchange provisions a party (its ingress topics, the schemas, its credentials and write rights on its
+ * topics only); the publisher creates and registers nothing. It looks the schema ids up and checks at connect
+ * that the party has ingress topics.
  */
 import { SdkError } from "./errors.js";
 import type { Kafka, Message, Producer, TopicMessages } from "kafkajs";
@@ -13,18 +17,20 @@ import {
   DependencyError,
   HEADERS,
   PxError,
+  RegistryHttp,
   createKafka,
   createLogger,
   createRegistryClient,
-  ensureTopics,
   idempotentProducer,
-  registerEventSchemas,
+  isPartyId,
+  lookupEventSchemaIds,
+  partyOfPrincipal,
   topics as topicsOf,
+  whenReady,
   EVENT_TYPES,
   type Config,
   type EventType,
   type Logger,
-  type Topics,
 } from "../../shared/src/index.js";
 import type {
   EventInputMap,
@@ -38,17 +44,44 @@ import type {
   TrackingEvent,
   TrackingEventInput,
 } from "./types.js";
-import { isValidPartyId, prepareEvent, prepareEvents } from "./validate.js";
+import { prepareEvent, prepareEvents } from "./validate.js";
 
 export { prepareEvent, prepareEvents } from "./validate.js";
 
 export interface PublisherOptions {
-  /** The publishing party's id; events must name it as their source (platform / courier / locker). */
-  party: string;
+  /**
+   * The publishing party's id; events must name it as their source (platform / courier / locker). Defaults to
+   * the party the SASL username names (`<prefix>.<party>`); when both are there they must agree.
+   */
+  party?: string;
   config: Config;
   logger?: Logger;
   /** A kafkajs client to use instead of one built from config. */
   kafka?: Kafka;
+}
+
+/**
+ * The publishing party: the one given, else the one the SASL username of the configuration names. A party
+ * given explicitly that differs from the username's is refused (PARTY_MISMATCH): a party publishes only as
+ * itself. A username that names no party of this deployment (an operator's) does not count.
+ */
+export function resolveParty(party: string | undefined, config: Pick<Config, "topicPrefix" | "kafka">): string {
+  const username = config.kafka.sasl?.username;
+  const fromUser = username === undefined ? undefined : partyOfPrincipal(config.topicPrefix, username);
+  if (party === undefined) {
+    if (fromUser !== undefined) return fromUser;
+    throw new SdkError(
+      "PARTY_INVALID",
+      username === undefined
+        ? `no party: pass one, or connect with a party's credentials (KAFKA_SASL_USERNAME=${config.topicPrefix}.<party>)`
+        : `no party: the SASL username '${username}' names no party (${config.topicPrefix}.<party>); pass the party`,
+    );
+  }
+  if (!isPartyId(party)) throw new SdkError("PARTY_INVALID", `party id '${String(party)}' must be lowercase letters, digits and '-', starting with a letter or digit`);
+  if (fromUser !== undefined && fromUser !== party) {
+    throw new SdkError("PARTY_MISMATCH", `party '${party}' is not the party of the credentials (SASL username '${username}' is ${fromUser}): a party publishes only as itself`);
+  }
+  return party;
 }
 
 export class PartyPublisher {
@@ -56,44 +89,49 @@ export class PartyPublisher {
 
   private constructor(
     readonly party: string,
-    /** Registry id of each event type's schema under its raw topic subject. */
-    readonly schemaIds: Readonly<Record<EventType, number>>,
-    private readonly topics: Topics,
+    /** Registry id of the schema of each event type the party has an ingress topic for. */
+    readonly schemaIds: Readonly<Partial<Record<EventType, number>>>,
+    /** Event type → the party's ingress topic, for the types it has one for. */
+    private readonly ingress: ReadonlyMap<EventType, string>,
     private readonly producer: Producer,
     private readonly registry: SchemaRegistry,
     private readonly log: Logger,
   ) {}
 
   /**
-   * Registers the event schemas (idempotent), creates the raw topics when missing and connects an
-   * idempotent producer.
+   * Finds the party's ingress topics (at least one must exist), looks up the registry ids of their event
+   * types' schemas and connects an idempotent producer. Creates and registers nothing.
    */
   static async connect(opts: PublisherOptions): Promise<PartyPublisher> {
-    const { party, config } = opts;
-    if (!isValidPartyId(party)) {
-      throw new SdkError("PARTY_INVALID", `party id '${String(party)}' must be 1-100 letters, digits, '.', '_' or '-'`);
-    }
+    const { config } = opts;
+    const party = resolveParty(opts.party, config);
     const log = (opts.logger ?? createLogger("px-sdk", config.logLevel)).child({ component: "publisher", party });
     const kafka = opts.kafka ?? createKafka(config, log);
     const topics = topicsOf(config.topicPrefix);
-    const registry = createRegistryClient(config);
-
-    let schemaIds: Record<EventType, number>;
-    try {
-      schemaIds = await registerEventSchemas(config, topics, registry);
-    } catch (err) {
-      if (err instanceof PxError) throw err;
-      throw new DependencyError("schema registry", `registering the event schemas failed: ${(err as Error).message}`, { cause: err });
-    }
 
     const admin = kafka.admin();
+    let existing: Set<string>;
     try {
       await admin.connect();
-      await ensureTopics(admin, config, EVENT_TYPES.map((t) => ({ topic: topics.raw[t] })));
+      existing = new Set(await whenReady("list topics", () => admin.listTopics()));
     } catch (err) {
-      throw new DependencyError("kafka", `creating the raw topics failed: ${(err as Error).message}`, { cause: err });
+      if (err instanceof PxError) throw err;
+      throw new DependencyError("kafka", `listing the topics failed: ${(err as Error).message}`, { cause: err });
     } finally {
       await admin.disconnect().catch(() => undefined);
+    }
+    const ingress = new Map(EVENT_TYPES.map((t) => [t, topics.ingress(party, t)] as const).filter(([, topic]) => existing.has(topic)));
+    if (ingress.size === 0) {
+      const names = EVENT_TYPES.map((t) => topics.ingress(party, t)).join(" / ");
+      throw new SdkError("INGRESS_MISSING", `no ingress topic ${names} for party ${party}: ask the exchange to provision the party`);
+    }
+
+    let schemaIds: Partial<Record<EventType, number>>;
+    try {
+      schemaIds = await lookupEventSchemaIds(config, topics, new RegistryHttp(config), [...ingress.keys()]);
+    } catch (err) {
+      if (err instanceof PxError) throw err;
+      throw new DependencyError("schema registry", `looking up the event schemas failed: ${(err as Error).message}`, { cause: err });
     }
 
     const producer = idempotentProducer(kafka, { allowAutoTopicCreation: false });
@@ -103,8 +141,8 @@ export class PartyPublisher {
       await producer.disconnect().catch(() => undefined);
       throw new DependencyError("kafka", `connecting the producer failed: ${(err as Error).message}`, { cause: err });
     }
-    log.info({ schemaIds }, "publisher connected");
-    return new PartyPublisher(party, schemaIds, topics, producer, registry, log);
+    log.info({ schemaIds, ingress: [...ingress.values()] }, "publisher connected");
+    return new PartyPublisher(party, schemaIds, ingress, producer, createRegistryClient(config), log);
   }
 
   /** Publishes an OrderCreated (platform must be this party). Resolves with the event as sent. */
@@ -123,17 +161,19 @@ export class PartyPublisher {
   }
 
   /**
-   * Publishes several events, of any types, in one produce request across the raw topics. All are validated
-   * first; if any is invalid none is sent. Resolves with the events as sent, in input order.
+   * Publishes several events, of any types, in one produce request across the party's ingress topics. All are
+   * validated first; if any is invalid (or of a type the party has no ingress topic for) none is sent. Resolves
+   * with the events as sent, in input order.
    */
   async publishMany(events: readonly ParcelEventInput[]): Promise<ParcelEvent[]> {
     this.assertOpen();
     const prepared = prepareEvents(events, this.party);
     if (prepared.length === 0) return [];
+    for (const p of prepared) this.topicOf(p.type);
     const byTopic = new Map<string, Message[]>();
     const publishedAt = String(Date.now());
     for (const p of prepared) {
-      const topic = this.topics.raw[p.type];
+      const topic = this.topicOf(p.type);
       const msg = await this.toMessage(p.type, p.event, publishedAt);
       const list = byTopic.get(topic);
       if (list) list.push(msg);
@@ -159,9 +199,10 @@ export class PartyPublisher {
   private async publishOne<K extends EventType>(type: K, input: EventInputMap[K]): Promise<EventMap[K]> {
     this.assertOpen();
     const event = prepareEvent(type, input, this.party);
+    const topic = this.topicOf(type);
     const message = await this.toMessage(type, event, String(Date.now()));
     try {
-      await this.producer.send({ topic: this.topics.raw[type], messages: [message], acks: -1 });
+      await this.producer.send({ topic, messages: [message], acks: -1 });
     } catch (err) {
       throw new DependencyError("kafka", `sending ${type} ${event.eventId} failed: ${(err as Error).message}`, { cause: err });
     }
@@ -169,12 +210,20 @@ export class PartyPublisher {
     return event;
   }
 
+  /** The party's ingress topic of an event type; SdkError when the exchange has provisioned none. */
+  private topicOf(type: EventType): string {
+    const topic = this.ingress.get(type);
+    if (topic === undefined) throw new SdkError("INGRESS_MISSING", `no ${type} ingress topic for party ${this.party} (it has ${[...this.ingress.values()].join(", ")}): ask the exchange to provision the party for ${type}`);
+    return topic;
+  }
+
   private async toMessage(type: EventType, event: EventMap[EventType], publishedAt: string): Promise<Message> {
+    const id = this.schemaIds[type]!; // present for every type with an ingress topic (topicOf checked it)
     let value: Buffer;
     try {
-      value = await this.registry.encode(this.schemaIds[type], event);
+      value = await this.registry.encode(id, event);
     } catch (err) {
-      throw new DependencyError("schema registry", `encoding ${type} with schema id ${this.schemaIds[type]} failed: ${(err as Error).message}`, { cause: err });
+      throw new DependencyError("schema registry", `encoding ${type} with schema id ${id} failed: ${(err as Error).message}`, { cause: err });
     }
     return {
       key: event.parcelId,

@@ -8,11 +8,15 @@ import {
   HEADERS,
   ValidationError,
   createRegistryClient,
+  ensureTopics,
+  ingressTopicsOf,
   loadConfig,
+  registerEventSchemas,
   topics as topicsOf,
   type Config,
+  type EventType,
 } from "../../shared/src/index.js";
-import { DeliverySubscriber, PartyPublisher, type DeliveryDecodeError } from "./index.js";
+import { DeliverySubscriber, PartyPublisher, SdkError, type DeliveryDecodeError } from "./index.js";
 import { testTopicPrefix } from "../../../test/helpers.js";
 
 const RUN = `${testTopicPrefix()}sdk${Date.now()}`;
@@ -20,6 +24,21 @@ const config: Config = loadConfig({ ...process.env, PX_TOPIC_PREFIX: RUN, PX_LOG
 const topics = topicsOf(config.topicPrefix);
 const kafka = new Kafka({ clientId: `${RUN}-test`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
 const registry = createRegistryClient(config);
+
+/** This test's own parties: the exchange's side (schemas, ingress topics) is set up here, with admin rights. */
+const PARTIES = { shopmart: { kind: "marketplace" }, swiftpost: { kind: "courier" }, boxnet: { kind: "locker" }, jdx: { kind: "courier" } };
+let ids: Record<EventType, number>;
+
+async function provision(): Promise<void> {
+  ids = await registerEventSchemas(config, topics);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config, ingressTopicsOf(config.topicPrefix, PARTIES).map((topic) => ({ topic })));
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 interface Raw {
   topic: string;
@@ -60,6 +79,7 @@ describe("party SDK against the local stack", () => {
   let boxes: PartyPublisher; // locker operator
 
   beforeAll(async () => {
+    await provision();
     [shop, courier, boxes] = await Promise.all([
       PartyPublisher.connect({ party: "shopmart", config }),
       PartyPublisher.connect({ party: "swiftpost", config }),
@@ -71,7 +91,7 @@ describe("party SDK against the local stack", () => {
     await Promise.all([shop?.disconnect(), courier?.disconnect(), boxes?.disconnect()]);
   });
 
-  it("publishes each event type in Confluent wire format with the registered id, keyed by parcelId", async () => {
+  it("publishes each event type on its party's ingress topic in Confluent wire format with the registered id, keyed by parcelId", async () => {
     const order = await shop.order({
       parcelId: "SW-0001",
       platform: "shopmart",
@@ -85,26 +105,39 @@ describe("party SDK against the local stack", () => {
     const scan = await courier.tracking({ parcelId: "SW-0001", courier: "swiftpost", platform: "shopmart", eventTime: T0 + 1000, status: "PICKED_UP", city: "Shenzhen" });
     const deposit = await boxes.locker({ parcelId: "SW-0001", locker: "boxnet", courier: "swiftpost", platform: "shopmart", eventTime: T0 + 2000, action: "DEPOSITED", pickupCode: "482913" });
     const sent = { OrderCreated: order, TrackingEvent: scan, LockerEvent: deposit } as const;
+    const ingress = { OrderCreated: topics.ingress("shopmart", "OrderCreated"), TrackingEvent: topics.ingress("swiftpost", "TrackingEvent"), LockerEvent: topics.ingress("boxnet", "LockerEvent") } as const;
 
-    const rawTopics = [topics.raw.OrderCreated, topics.raw.TrackingEvent, topics.raw.LockerEvent];
-    const got = await readRaw(rawTopics, (g) => g.length >= 3);
+    const got = await readRaw(Object.values(ingress), (g) => g.length >= 3);
     expect(got).toHaveLength(3);
 
     for (const type of ["OrderCreated", "TrackingEvent", "LockerEvent"] as const) {
-      const rec = got.find((r) => r.topic === topics.raw[type]);
-      expect(rec, `${type} on ${topics.raw[type]}`).toBeDefined();
+      const rec = got.find((r) => r.topic === ingress[type]);
+      expect(rec, `${type} on ${ingress[type]}`).toBeDefined();
       const { message } = rec!;
       const value = message.value!;
       expect(value[0]).toBe(0);
-      expect(value.readInt32BE(1)).toBe(shop.schemaIds[type]);
+      expect(value.readInt32BE(1)).toBe(ids[type]);
       expect(message.key?.toString()).toBe("SW-0001");
       expect(header(message, HEADERS.source)).toBe(sent[type][type === "OrderCreated" ? "platform" : type === "TrackingEvent" ? "courier" : "locker"]);
       expect(Math.abs(Number(header(message, HEADERS.publishedAt)) - Date.now())).toBeLessThan(120_000);
       const decoded = { ...(await registry.decode(value)) } as Record<string, unknown>;
       expect(decoded).toEqual(JSON.parse(JSON.stringify(sent[type])));
     }
-    // Every publisher registered the same schemas: the ids agree.
-    expect(courier.schemaIds).toEqual(shop.schemaIds);
+    // Each publisher looked up (registered nothing) the ids of the event types it has ingress topics for.
+    expect(shop.schemaIds).toEqual({ OrderCreated: ids.OrderCreated });
+    expect(courier.schemaIds).toEqual({ TrackingEvent: ids.TrackingEvent });
+    expect(boxes.schemaIds).toEqual({ LockerEvent: ids.LockerEvent });
+  });
+
+  it("refuses to connect a party the exchange has not provisioned, and events of a type the party has no ingress topic for", async () => {
+    await expect(PartyPublisher.connect({ party: "nobody", config })).rejects.toMatchObject({
+      code: "INGRESS_MISSING",
+      message: expect.stringContaining(`no ingress topic ${topics.ingress("nobody", "OrderCreated")}`) as unknown,
+    });
+    // A marketplace naming itself as the courier passes validation, but it has no tracking topic to publish to.
+    const bad = shop.tracking({ parcelId: "SW-X", courier: "shopmart", platform: "shopmart", eventTime: T0, status: "ACCEPTED" });
+    await expect(bad).rejects.toBeInstanceOf(SdkError);
+    await expect(bad).rejects.toMatchObject({ code: "INGRESS_MISSING" });
   });
 
   it("rejects an invalid event with ValidationError and sends nothing, alone or in a batch", async () => {
@@ -121,30 +154,28 @@ describe("party SDK against the local stack", () => {
 
     // A valid sentinel after the rejected ones: once it is read, anything sent before it would have been too.
     await courier.tracking({ parcelId: "SW-SENTINEL", courier: "swiftpost", platform: "shopmart", eventTime: T0, status: "ACCEPTED" });
-    const got = await readRaw([topics.raw.TrackingEvent], (g) => g.some((r) => r.message.key?.toString() === "SW-SENTINEL"));
+    const got = await readRaw([topics.ingress("swiftpost", "TrackingEvent")], (g) => g.some((r) => r.message.key?.toString() === "SW-SENTINEL"));
     const keys = got.map((r) => r.message.key?.toString());
     expect(keys).toContain("SW-SENTINEL");
     expect(keys.filter((k) => k?.startsWith("SW-BAD"))).toEqual([]);
   });
 
-  it("publishMany sends one batch across topics, each parcel's events in order on one partition", async () => {
-    // A marketplace with its own fleet is both the platform and the courier of its parcels.
+  it("publishMany sends one batch, each parcel's events in order on one partition", async () => {
     const jdx = await PartyPublisher.connect({ party: "jdx", config });
     try {
       const statuses = ["ACCEPTED", "PICKED_UP", "ARRIVED_HUB", "DEPARTED_HUB", "OUT_FOR_DELIVERY", "DELIVERED"] as const;
       const sent = await jdx.publishMany([
-        { type: "OrderCreated", event: { parcelId: "JD-1", platform: "jdx", courier: "jdx", createdAt: T0 } },
-        ...statuses.map((status, i) => ({ type: "TrackingEvent" as const, event: { parcelId: "JD-1", courier: "jdx", platform: "jdx", eventTime: T0 + i, status } })),
-        { type: "TrackingEvent", event: { parcelId: "JD-2", courier: "jdx", platform: "jdx", eventTime: T0, status: "ACCEPTED" } },
+        ...statuses.map((status, i) => ({ type: "TrackingEvent" as const, event: { parcelId: "JD-1", courier: "jdx", platform: "shopmart", eventTime: T0 + i, status } })),
+        { type: "TrackingEvent", event: { parcelId: "JD-2", courier: "jdx", platform: "shopmart", eventTime: T0, status: "ACCEPTED" } },
       ]);
-      expect(sent).toHaveLength(8);
+      expect(sent).toHaveLength(7);
       const isJd = (r: Raw): boolean => r.message.key?.toString().startsWith("JD-") ?? false;
-      const got = (await readRaw([topics.raw.OrderCreated, topics.raw.TrackingEvent], (g) => g.filter(isJd).length >= 8)).filter(isJd);
-      expect(got.filter((r) => r.topic === topics.raw.OrderCreated)).toHaveLength(1);
-      const jd1 = got.filter((r) => r.topic === topics.raw.TrackingEvent && r.message.key?.toString() === "JD-1");
+      const got = (await readRaw([topics.ingress("jdx", "TrackingEvent")], (g) => g.filter(isJd).length >= 7)).filter(isJd);
+      expect(got).toHaveLength(7);
+      const jd1 = got.filter((r) => r.message.key?.toString() === "JD-1");
       const decoded = await Promise.all(jd1.map(async (r) => (await registry.decode(r.message.value!)) as { status: string; eventId: string }));
       expect(decoded.map((d) => d.status)).toEqual([...statuses]);
-      expect(decoded.map((d) => d.eventId)).toEqual(sent.slice(1, 7).map((s) => s.event.eventId));
+      expect(decoded.map((d) => d.eventId)).toEqual(sent.slice(0, 6).map((s) => s.event.eventId));
     } finally {
       await jdx.disconnect();
     }
@@ -172,13 +203,13 @@ describe("party SDK against the local stack", () => {
         messages: [
           {
             key: "SW-0001",
-            value: await registry.encode(shop.schemaIds.TrackingEvent, tracking),
+            value: await registry.encode(ids.TrackingEvent, tracking),
             headers: { [HEADERS.policyVersion]: "2026-11-01.3", [HEADERS.sourceEventId]: "raw-evt-1", [HEADERS.eventType]: "TrackingEvent", [HEADERS.transformed]: "staffName:mask,recipientPhone:mask" },
           },
           { key: "SW-0001", value: Buffer.from("not avro at all"), headers: { [HEADERS.policyVersion]: "2026-11-01.3" } },
           {
             key: "SW-0001",
-            value: await registry.encode(shop.schemaIds.LockerEvent, lockerEvt),
+            value: await registry.encode(ids.LockerEvent, lockerEvt),
             headers: { [HEADERS.policyVersion]: "2026-11-01.3", [HEADERS.sourceEventId]: "raw-evt-2", [HEADERS.eventType]: "LockerEvent", [HEADERS.transformed]: "" },
           },
         ],

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import avro from "avsc";
-import { EVENT_TYPES, ValidationError, describeSchema, schemaJson, sourceOf, type EventType } from "../../shared/src/index.js";
+import { EVENT_TYPES, SOURCE_FIELD, ValidationError, describeSchema, schemaJson, sourceOf, type EventType } from "../../shared/src/index.js";
 import type { EventInputMap, EventMap, ParcelEvent, ParcelEventInput } from "./types.js";
 
 /** Party ids end up in topic names (`px.deliver.<party>`), so they use Kafka's topic characters only. */
@@ -14,12 +14,7 @@ export function isValidPartyId(party: unknown): party is string {
   return typeof party === "string" && PARTY_RE.test(party);
 }
 
-/** The field of each event type that names the publishing party. */
-export const SOURCE_FIELD: Readonly<Record<EventType, string>> = {
-  OrderCreated: "platform",
-  TrackingEvent: "courier",
-  LockerEvent: "locker",
-};
+export { SOURCE_FIELD } from "../../shared/src/index.js";
 
 const typeCache = new Map<EventType, avro.Type>();
 

@@ -16,8 +16,22 @@ export function errorChain(err: unknown): unknown[] {
   return out;
 }
 
-/** Reasons a record is dead-lettered by the router; also the values of the `reason` metric label. */
-export const REJECT_REASONS = ["undecodable", "unknown_schema", "unknown_event_type", "missing_routing_attribute", "oversized", "policy_error"] as const;
+/**
+ * Reasons a record is dead-lettered by the router; also the values of the `reason` metric label. The last three
+ * are about authenticity: a record on a topic that is no party's ingress topic, an event of another type than
+ * its ingress topic's, and an event whose claimed source (platform / courier / locker) is not the topic's party.
+ */
+export const REJECT_REASONS = [
+  "undecodable",
+  "unknown_schema",
+  "unknown_event_type",
+  "missing_routing_attribute",
+  "oversized",
+  "policy_error",
+  "unknown_topic",
+  "type_mismatch",
+  "spoofed_source",
+] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -31,10 +45,14 @@ export const SHARED_ERROR_CODES = [
   "REJECTED_MISSING_ROUTING_ATTRIBUTE",
   "REJECTED_OVERSIZED",
   "REJECTED_POLICY_ERROR",
+  "REJECTED_UNKNOWN_TOPIC",
+  "REJECTED_TYPE_MISMATCH",
+  "REJECTED_SPOOFED_SOURCE",
   "POLICY_FAILED",
   "POLICY_BUILD_FAILED",
   "BUNDLE_REFUSED",
   "DEPENDENCY_FAILED",
+  "SCHEMA_NOT_REGISTERED",
 ] as const;
 
 export type SharedErrorCode = (typeof SHARED_ERROR_CODES)[number];
@@ -76,7 +94,7 @@ export class ValidationError extends PxError<SharedErrorCode> {
 export class RejectedRecordError extends PxError<SharedErrorCode> {
   readonly reason: RejectReason;
   constructor(reason: RejectReason, message: string, opts: { cause?: unknown } = {}) {
-    // The template type is a union of six literals; it type-checks only while each is in SHARED_ERROR_CODES.
+    // The template type is a union of one literal per reason; it type-checks only while each is in SHARED_ERROR_CODES.
     const code: `REJECTED_${Uppercase<RejectReason>}` = `REJECTED_${reason.toUpperCase() as Uppercase<RejectReason>}`;
     super(code, message, opts);
     this.reason = reason;
@@ -108,5 +126,19 @@ export class BundleRefusedError extends PxError<SharedErrorCode> {
 export class DependencyError extends PxError<SharedErrorCode> {
   constructor(dependency: string, message: string, opts: { cause?: unknown } = {}) {
     super("DEPENDENCY_FAILED", `${dependency}: ${message}`, { retriable: true, cause: opts.cause });
+  }
+}
+
+/**
+ * An event schema this build publishes with is not in the registry under its subject. Parties do not register
+ * schemas: the exchange's provisioning does. Retrying helps once it has.
+ */
+export class SchemaNotRegisteredError extends PxError<SharedErrorCode> {
+  readonly eventType: string;
+  readonly subject: string;
+  constructor(eventType: string, subject: string, detail?: string) {
+    super("SCHEMA_NOT_REGISTERED", `schema for ${eventType} is not registered under ${subject}${detail ? ` (${detail})` : ""}: the exchange's provisioning registers it (npx px parties provision)`, { retriable: true });
+    this.eventType = eventType;
+    this.subject = subject;
   }
 }

@@ -1,5 +1,6 @@
 export * from "./config.js";
 export * from "./errors.js";
+export * from "./identity.js";
 export * from "./kafka.js";
 export * from "./logger.js";
 export * from "./metrics.js";

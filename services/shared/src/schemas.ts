@@ -65,14 +65,14 @@ export function describeSchema(json: unknown): SchemaInfo {
   return { eventType: short as EventType, type: avro.Type.forSchema(json as avro.Schema), fields };
 }
 
+/** The field of each event type that names the publishing party (its source). */
+export const SOURCE_FIELD = {
+  OrderCreated: "platform",
+  TrackingEvent: "courier",
+  LockerEvent: "locker",
+} as const satisfies Readonly<Record<EventType, string>>;
+
 /** Which party published an event, by the event's own routing attributes. */
 export function sourceOf(eventType: EventType, e: Record<string, unknown>): unknown {
-  switch (eventType) {
-    case "OrderCreated":
-      return e.platform;
-    case "TrackingEvent":
-      return e.courier;
-    case "LockerEvent":
-      return e.locker;
-  }
+  return e[SOURCE_FIELD[eventType]];
 }

@@ -3,8 +3,8 @@
  * generation does not fence a zombie (no KIP-447): fencing rests on the per-partition transactional id that
  * openSink() initialises.
  */
-import type { Admin, Consumer, Kafka, Message, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
+import type { Admin, Consumer, ConsumerRunConfig, Kafka, Message, Producer } from "kafkajs";
+import { ensureTopics, idempotentProducer, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
 import { sendChunks } from "./chunks.js";
 import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, TopicMessages } from "./types.js";
 
@@ -38,6 +38,10 @@ export abstract class KafkajsControlPlane {
 
   ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
     return ensureTopics(this.admin!, this.config, specs);
+  }
+
+  listTopics(): Promise<string[]> {
+    return whenReady("list topics", () => this.admin!.listTopics());
   }
 
   async sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void> {
@@ -91,6 +95,7 @@ class KafkajsSink implements PartitionSink {
 export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKafka {
   readonly name = "kafkajs" as const;
   private consumer: Consumer | undefined;
+  private runConfig: ConsumerRunConfig | undefined;
 
   async openSink(topic: string, partition: number): Promise<PartitionSink> {
     const producer = idempotentProducer(this.kafka, { transactionalId: `${this.config.router.groupId}.${topic}.${partition}`, transactionTimeout: 60_000 });
@@ -113,9 +118,7 @@ export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKaf
     consumer.on(consumer.events.GROUP_JOIN, () => {
       for (const l of this.listeners) l();
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
+    const runConfig: ConsumerRunConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: r.partitionsConcurrently,
@@ -125,8 +128,35 @@ export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKaf
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         await heartbeat();
       },
-    });
+    };
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await consumer.run(runConfig);
+    } catch (err) {
+      // The router may call consume again (it retries when the ingress topics are listed next): leave nothing behind.
+      await consumer.disconnect().catch(() => undefined);
+      this.consumer = undefined;
+      throw err;
+    }
+    this.runConfig = runConfig;
     this.log.debug({ client: this.name }, "consuming");
+  }
+
+  /**
+   * kafkajs subscribes only while stopped: stop (waits for the batches in flight, leaves the group), subscribe,
+   * run again. Re-joining emits GROUP_JOIN, so the partitions' sinks are re-opened (fenced) before their next batch.
+   */
+  async resubscribe(topics: readonly string[]): Promise<void> {
+    const consumer = this.consumer;
+    if (consumer === undefined || this.runConfig === undefined) throw new Error("resubscribe before consume");
+    await consumer.stop();
+    try {
+      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    } finally {
+      // Run again whatever happened: a failed subscribe must not leave the router consuming nothing.
+      await consumer.run(this.runConfig);
+    }
   }
 
   async stopConsuming(): Promise<void> {

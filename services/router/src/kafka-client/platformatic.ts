@@ -115,7 +115,10 @@ export class PlatformaticRouterKafka extends KafkajsControlPlane implements Rout
   private wake: (() => void) | undefined;
   /** topic\0partition → the offset this member committed last (records below it are old copies). */
   private readonly done = new Map<string, bigint>();
-
+  /** The topics consumed; resubscribe() changes them. */
+  private topics: string[] = [];
+  /** A resubscribe() the loop has yet to carry out (between two reads, never during a batch). */
+  private swap: { resolve: () => void; reject: (err: unknown) => void } | undefined;
 
   async openSink(topic: string, partition: number): Promise<PartitionSink> {
     const producer: TxProducer = new Producer<Part, Buffer, Part, Part>({
@@ -156,12 +159,37 @@ export class PlatformaticRouterKafka extends KafkajsControlPlane implements Rout
       this.changed = true;
       this.wake?.();
     });
-    const open = () => consumer.consume({ topics: [...topics], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: false, highWaterMark: READ_MAX, ...group });
-    this.stream = await open();
+    this.topics = [...topics];
+    const open = () => consumer.consume({ topics: [...this.topics], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamFallbackModes.EARLIEST, autocommit: false, highWaterMark: READ_MAX, ...group });
+    try {
+      this.stream = await open();
+    } catch (err) {
+      // The router may call consume again (it retries when the ingress topics are listed next): leave nothing behind.
+      await consumer.close().catch(() => undefined);
+      this.consumer = undefined;
+      throw err;
+    }
     this.loop = (async () => {
       while (!this.closing) {
         const error = await this.drain(this.stream!, handler);
         if (this.closing) break;
+        const swap = this.swap;
+        if (swap !== undefined) {
+          // A new stream over the new topic list first (its new topics make the member re-join the group), then
+          // the old one closed: the topics it shares with the new one stay subscribed throughout.
+          this.swap = undefined;
+          try {
+            const next = await open();
+            await this.stream!.close().catch(() => undefined);
+            this.stream = next;
+            this.changed = true;
+            swap.resolve();
+            continue;
+          } catch (err) {
+            swap.reject(err);
+            if (error === undefined) continue; // the old stream still works; a failed one is reopened below
+          }
+        }
         this.log.error({ err: error, client: this.name }, "message stream failed; reopening it");
         await this.stream!.close().catch(() => undefined);
         await sleep(1000);
@@ -186,7 +214,7 @@ export class PlatformaticRouterKafka extends KafkajsControlPlane implements Rout
     stream.on("error", onError);
     stream.on("readable", onReadable);
     try {
-      while (!this.closing && failure === undefined) {
+      while (!this.closing && failure === undefined && this.swap === undefined) {
         if (this.changed) {
           this.changed = false;
           for (const k of [...this.done.keys()]) {
@@ -257,8 +285,26 @@ export class PlatformaticRouterKafka extends KafkajsControlPlane implements Rout
     await Promise.all(Array.from({ length: Math.min(this.config.router.partitionsConcurrently, groups.length) }, worker));
   }
 
+  async resubscribe(topics: readonly string[]): Promise<void> {
+    if (this.loop === undefined) throw new Error("resubscribe before consume");
+    if (this.closing) return;
+    const previous = this.topics;
+    this.topics = [...topics];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.swap = { resolve, reject };
+        this.wake?.();
+      });
+    } catch (err) {
+      this.topics = previous;
+      throw err;
+    }
+  }
+
   async stopConsuming(): Promise<void> {
     this.closing = true;
+    this.swap?.resolve();
+    this.swap = undefined;
     this.wake?.();
     await this.loop?.catch(() => undefined);
     await this.stream?.close().catch(() => undefined);

@@ -47,7 +47,10 @@ export interface RouterKafka {
   readonly name: "kafkajs" | "platformatic";
   /** Connects what the control plane needs (admin, the plain producer). */
   connect(): Promise<void>;
+  /** Creates the topics that are missing (the router's own; provisioning creates the others) and waits until all are usable. */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void>;
+  /** The names of the topics this client may see. */
+  listTopics(): Promise<string[]>;
   /** Non-transactional, idempotent send (acks all) of small keyed string records. */
   sendPlain(topic: string, messages: readonly { key: string; value: string }[]): Promise<void>;
   /** Opens (and fences) the transactional sink of an input partition; id `${groupId}.${topic}.${partition}`. */
@@ -58,6 +61,13 @@ export interface RouterKafka {
   onAssignmentChange(fn: () => void): void;
   /** Joins the group, subscribes from the beginning (read_committed) and hands over per-partition batches until close(). */
   consume(topics: readonly string[], handler: BatchHandler): Promise<void>;
+  /**
+   * After consume(): consumes exactly `topics` from now on (the current ones and new ones, whose partitions are
+   * read from the beginning unless the group has offsets for them), with the same handler. The member re-joins
+   * the group, so onAssignmentChange fires and every partition is re-fenced before its next batch; batches in
+   * flight finish first. Not to be called concurrently with itself or stopConsuming().
+   */
+  resubscribe(topics: readonly string[]): Promise<void>;
   /** Leaves the group; no handler runs after it resolves. */
   stopConsuming(): Promise<void>;
   /** Closes the control plane (after stopConsuming; sinks are closed by their owner). */
