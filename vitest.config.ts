@@ -21,6 +21,7 @@ export default defineConfig({
           include: ["services/**/*.int.test.ts", "test/**/*.int.test.ts"],
           environment: "node",
           globalSetup: ["test/global-setup.ts"],
+          setupFiles: ["test/provision-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 240_000,
           sequence: { concurrent: false },

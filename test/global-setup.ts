@@ -59,6 +59,12 @@ export default async function setup(): Promise<() => Promise<void>> {
   if (local) {
     const root = join(dirname(fileURLToPath(import.meta.url)), "..");
     execFileSync("bash", [join(root, "infra/local/stack.sh"), "up"], { stdio: "inherit", cwd: root });
+    // Tests act as the stack's admin principal unless told otherwise; those about isolation provision their own
+    // deployment and act as its parties and services. The workers inherit this environment.
+    if (process.env.KAFKA_SASL_USERNAME === undefined) {
+      const env = execFileSync("bash", [join(root, "infra/local/stack.sh"), "env"], { cwd: root, encoding: "utf8" });
+      for (const m of env.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) process.env[m[1]!] = m[2]!;
+    }
     // Only on the stack this project runs: on a shared cluster another run's topics may be in use.
     await deleteTestTopics(TEST_TOPIC_ROOT);
   }

@@ -80,6 +80,13 @@ export function envOf(config: Config): Record<string, string> {
     PX_METRICS_PORT: "0",
     PX_LOG_LEVEL: "warn",
     PX_ROUTER_SESSION_TIMEOUT_MS: String(config.router.sessionTimeoutMs),
+    PX_REPLICATION_FACTOR: String(config.kafka.replicationFactor),
+    KAFKA_SSL: String(config.kafka.ssl),
+    ...(config.kafka.caFile ? { KAFKA_SSL_CA_FILE: config.kafka.caFile } : {}),
+    ...(config.kafka.sasl
+      ? { KAFKA_SASL_MECHANISM: config.kafka.sasl.mechanism, KAFKA_SASL_USERNAME: config.kafka.sasl.username, KAFKA_SASL_PASSWORD: config.kafka.sasl.password }
+      : {}),
+    ...(config.registry.username ? { SCHEMA_REGISTRY_USERNAME: config.registry.username, SCHEMA_REGISTRY_PASSWORD: config.registry.password ?? "" } : {}),
     NODE_ENV: "test",
   };
 }

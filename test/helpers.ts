@@ -17,7 +17,17 @@ export const testTopicPrefix = (): string => `${TEST_TOPIC_ROOT}${process.env.PX
 /** Configuration pointing at the stack, with topics and consumer groups unique to this test run. */
 export function testConfig(name: string, extra: Record<string, string> = {}): Config {
   const id = `${name}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-  return loadConfig({ ...process.env, NODE_ENV: "test", PX_LOG_LEVEL: process.env.PX_LOG_LEVEL ?? "warn", PX_TOPIC_PREFIX: `${testTopicPrefix()}${id}`, PX_ROUTER_GROUP: `pxt-router-${id}`, PX_TOPIC_PARTITIONS: "3", PX_METRICS_PORT: "0", ...extra });
+  return registered(loadConfig({ ...process.env, NODE_ENV: "test", PX_LOG_LEVEL: process.env.PX_LOG_LEVEL ?? "warn", PX_TOPIC_PREFIX: `${testTopicPrefix()}${id}`, PX_ROUTER_GROUP: `pxt-router-${id}`, PX_TOPIC_PARTITIONS: "3", PX_METRICS_PORT: "0", ...extra }));
+}
+
+/**
+ * Every deployment a test file configures: test/provision-setup.ts gives each one, before the file's tests, what
+ * the exchange's provisioning gives a deployment's parties (registered schemas, ingress topics), as the admin.
+ */
+export const testDeployments: Config[] = [];
+function registered(c: Config): Config {
+  testDeployments.push(c);
+  return c;
 }
 
 export async function stack(...args: string[]): Promise<{ code: number; out: string }> {

@@ -2,7 +2,7 @@
 import { createPublicKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { DeliverySubscriber, type Delivery, type PolicyNotice } from "../../sdk/src/index.js";
-import { createKafka, createLogger, loadVerifier, verifierOf, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
+import { createKafka, createLogger, loadVerifier, ownGroup, verifierOf, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
 import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "../../ledger/src/index.js";
 import { API_ROUTES, type EvaluateResponse } from "../../policy/src/index.js";
 import { credentialFile, credentialsDir, provisionDeployment, readParties } from "../../provision/src/index.js";
@@ -221,7 +221,7 @@ const tail: Handler = async (ctx) => {
   const sub = await DeliverySubscriber.connect({
     party,
     config,
-    groupId: `px-cli-tail-${party}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
+    groupId: ownGroup(config, `tail-${party}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`),
     fromBeginning: ctx.options["from-beginning"] === true,
     logger: quietLog(),
     onNotice: (notice: PolicyNotice) => out({ kind: "notice", ...notice }),

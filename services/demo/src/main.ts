@@ -14,7 +14,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DeliverySubscriber, PartyPublisher, type Delivery, type ParcelEventInput } from "../../sdk/src/index.js";
-import { ConfigError, createKafka, createLogger, deleteTopicsWithPrefix, createMetricsRegistry, loadConfig, loadVerifier, type Config } from "../../shared/src/index.js";
+import { ConfigError, createKafka, createLogger, deleteTopicsWithPrefix, createMetricsRegistry, loadConfig, loadVerifier, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
+import { deprovisionDeployment, provisionDeployment, readParties } from "../../provision/src/index.js";
+import { isolationCheck } from "./isolation.js";
 import { verifyChain } from "../../ledger/src/index.js";
 import { startPolicyService, type Contract } from "../../policy/src/index.js";
 import { routerMetrics, Router } from "../../router/src/index.js";
@@ -56,18 +58,36 @@ async function main(): Promise<number> {
     execFileSync("bash", [join(ROOT, "infra/local/stack.sh"), "up"], { stdio: ["ignore", "ignore", "inherit"] });
   }
   const run = Date.now().toString(36);
-  const config: Config = { ...base, topicPrefix: `${base.topicPrefix}.demo.${run}`, router: { ...base.router, groupId: `${base.router.groupId}-demo-${run}` }, logLevel: base.logLevel === "info" ? "warn" : base.logLevel };
+  const prefix = `${base.topicPrefix}.demo.${run}`;
+  // The admin's configuration: it provisions the deployment; everyone else acts as their own principal.
+  const config: Config = { ...base, topicPrefix: prefix, router: { ...base.router, groupId: `${prefix}.router.routers` }, logLevel: base.logLevel === "info" ? "warn" : base.logLevel };
   const log = createLogger("demo", config.logLevel);
+  await verifyKafkaAccess(config, log);
   const kafka = createKafka(config, log);
+  const parties = readParties(join(ROOT, "policies/data/parties.json"));
 
-  // Earlier demo runs' topics are removed (each run would otherwise leave ~20 topics on the broker); this
-  // run's are kept afterwards, so they can be inspected with `npx px tail`.
+  // Earlier demo runs' topics and identities are removed (each run would otherwise leave ~20 topics and 8
+  // principals on the cluster); this run's are kept afterwards, so they can be inspected with `npx px tail`.
   const demoRoot = `${base.topicPrefix}.demo.`;
   const removed = await deleteTopicsWithPrefix(kafka, demoRoot);
-  if (removed.length > 0) say(`Removed ${removed.length} topics of earlier demo runs (${demoRoot}*); this run's topics stay after it ends.`);
+  const earlierRuns = new Set(removed.map((t) => t.slice(demoRoot.length).split(".")[0]!));
+  for (const r of earlierRuns) await deprovisionDeployment({ config: { ...config, topicPrefix: `${demoRoot}${r}` }, parties, log }).catch(() => undefined);
+  if (removed.length > 0) say(`Removed ${removed.length} topics and the identities of ${earlierRuns.size} earlier demo run(s) (${demoRoot}*); this run's stay after it ends.`);
 
-  say(`Starting the policy service; it compiles policies/ and publishes version 1 (topics under ${config.topicPrefix}.*)`);
-  const policy = await startPolicyService(config, log, { port: 0 });
+  say(`Provisioning ${prefix}: one principal per party and service, their topics, ACLs and quotas (SASL_SSL, SCRAM-SHA-512)`);
+  const provisioned = await provisionDeployment({ config, parties, log });
+  const secret = new Map(provisioned.credentials.map((c) => [c.principal, c.password]));
+  /** The configuration of one party or service of this deployment: its own credentials, nothing more. */
+  const as = (id: string): Config => {
+    const username = `${prefix}.${id}`;
+    const password = secret.get(username)!;
+    return { ...config, kafka: { ...config.kafka, sasl: { mechanism: "scram-sha-512", username, password } }, registry: { ...config.registry, username, password } };
+  };
+  const isolation = await isolationCheck(as, prefix);
+  for (const line of isolation.lines) say(`  ${line}`);
+
+  say(`Starting the policy service as ${prefix}.policy; it compiles policies/ and publishes version 1`);
+  const policy = await startPolicyService(as("policy"), log, { port: 0 });
   const { service, ledger } = policy;
   const apiUrl = policy.url;
   const call = async (key: string, method: string, path: string, body?: unknown): Promise<any> => {
@@ -82,13 +102,14 @@ async function main(): Promise<number> {
   const metrics = routerMetrics(registry);
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  const router = new Router({ config, kafka, redis, log, metrics, instanceId: "demo" });
+  const routerConfig = as("router");
+  const router = new Router({ config: routerConfig, kafka: createKafka(routerConfig, log), redis, log, metrics, instanceId: "demo" });
   const applied: string[] = [];
   router.onPolicyApplied((v) => applied.push(v));
   await router.start();
 
   const received: (Received & { transformed: Delivery["transformed"] })[] = [];
-  const subs = await Promise.all(PARTIES.map((party) => DeliverySubscriber.connect({ party, config, fromBeginning: true, logger: log })));
+  const subs = await Promise.all(PARTIES.map((party) => DeliverySubscriber.connect({ party, config: as(party), fromBeginning: true, logger: log })));
   await Promise.all(
     subs.map((s) =>
       s.run((d) => {
@@ -96,7 +117,7 @@ async function main(): Promise<number> {
       }),
     ),
   );
-  const pubs = new Map(await Promise.all(PARTIES.map(async (p) => [p, await PartyPublisher.connect({ party: p, config, logger: log })] as const)));
+  const pubs = new Map(await Promise.all(PARTIES.map(async (p) => [p, await PartyPublisher.connect({ party: p, config: as(p), logger: log })] as const)));
   const published = new Map<string, Published>();
   const consumedTotal = async () => (await metrics.consumed.get()).values.reduce((n, v) => n + v.value, 0);
 
@@ -179,7 +200,7 @@ async function main(): Promise<number> {
   say(`\nLedger: ${entries.length} entries (${[...new Set(entries.map((e) => e.type))].join(", ")}); head ${ledgerOk.head?.slice(0, 16)}…`);
   say(`  verify: ${ledgerOk.ok ? "OK" : "FAILED"}; a copy with one approval's author rewritten: ${tamperedResult.ok ? "ACCEPTED (bad)" : `rejected — ${tamperedResult.problems[0]?.message}`}`);
   const ledgerCheck = { name: "ledger verifies, tampered copy rejected", ok: ledgerOk.ok && !tamperedResult.ok, checked: entries.length, problems: [...ledgerOk.problems.map((p) => p.message), ...(tamperedResult.ok ? ["tampered copy verified"] : [])] };
-  const checks = [checkBuyersKeepTracking(published, received), checkNothingBeyondPolicy(versions.map((v) => service.bundle(v)), published, received), ledgerCheck];
+  const checks = [checkBuyersKeepTracking(published, received), checkNothingBeyondPolicy(versions.map((v) => service.bundle(v)), published, received), ledgerCheck, isolation.check];
   say("");
   for (const c of checks) {
     say(`${c.ok ? "PASS" : "FAIL"}  ${c.name} (${c.checked} checked)`);

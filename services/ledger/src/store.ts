@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import kafkajs, { type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
-import { DependencyError, errorChain, idempotentProducer, PxError, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
+import { DependencyError, errorChain, idempotentProducer, ownGroup, PxError, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft, LedgerEntry } from "./entry.js";
 import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError, LedgerReadOnlyError, LedgerTopicError } from "./errors.js";
@@ -114,7 +114,7 @@ export class LedgerStore {
     private readonly signer: Signer | undefined,
     private readonly log: Logger,
     private readonly readTimeoutMs: number,
-    config: Config,
+    private readonly config: Config,
   ) {
     this.topic = ledgerTopic(config.topicPrefix);
     this.transactionalId = ledgerTransactionalId(config.topicPrefix);
@@ -254,7 +254,7 @@ export class LedgerStore {
   }
 
   private async readUntil(end: number): Promise<LedgerEntry[]> {
-    const groupId = `${this.topic}.reader.${randomUUID()}`;
+    const groupId = ownGroup(this.config, `ledger-reader-${randomUUID()}`);
     const consumer = this.kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250 });
     const found: LedgerEntry[] = [];
     let bad: LedgerIntegrityError | undefined;

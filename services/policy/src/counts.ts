@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka } from "kafkajs";
-import { ensureTopics, topics, type Config, type Logger } from "../../shared/src/index.js";
+import { ensureTopics, ownGroup, topics, type Config, type Logger } from "../../shared/src/index.js";
 import type { LedgerStore } from "../../ledger/src/index.js";
 
 interface Report {
@@ -38,7 +38,7 @@ export class DeliveryCountsRecorder {
     } finally {
       await admin.disconnect();
     }
-    this.consumer = this.kafka.consumer({ groupId: `${this.config.topicPrefix}.counts-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    this.consumer = this.kafka.consumer({ groupId: ownGroup(this.config, `counts-${randomUUID()}`), maxWaitTimeInMs: 200 });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning: true });
     await this.consumer.run({

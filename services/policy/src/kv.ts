@@ -1,7 +1,7 @@
 /** A small key → JSON store on a compacted Kafka topic: read whole at start, written through. */
 import { randomUUID } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, type Config } from "../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, ownGroup, type Config } from "../../shared/src/index.js";
 
 export class KafkaKv<T> {
   private readonly map = new Map<string, T>();
@@ -21,7 +21,7 @@ export class KafkaKv<T> {
       await admin.disconnect();
     }
     if (high > 0n) {
-      const consumer = kafka.consumer({ groupId: `${topic}-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+      const consumer = kafka.consumer({ groupId: ownGroup(config, `kv-${randomUUID()}`), maxWaitTimeInMs: 100 });
       await consumer.connect();
       try {
         await consumer.subscribe({ topic, fromBeginning: true });

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { SchemaType, type SchemaRegistry } from "@kafkajs/confluent-schema-registry";
-import { createRegistryClient, ensureTopics, HEADERS, idempotentProducer, schemaJsonFile, topics, type Config, type Topics } from "../../shared/src/index.js";
+import { createRegistryClient, ensureTopics, HEADERS, idempotentProducer, lookupSchemaId, RegistryHttp, schemaJsonFile, topics, type Config, type Topics } from "../../shared/src/index.js";
 import type { FieldChange, Proposal } from "./api.js";
 import { DELIVERY } from "./impact.js";
 
@@ -69,11 +69,15 @@ export class NoticePublisher {
     return new NoticePublisher(config, topics(config.topicPrefix), createRegistryClient(config), admin, producer);
   }
 
-  /** Registers the PolicyNotice schema on first use; a failed registration is tried again next time. */
+  /**
+   * The PolicyNotice schema's id: looked up with read-only calls (provisioning registers it; the policy service's
+   * registry user is read-only), registered only when missing and this client may register. A failure is tried
+   * again next time.
+   */
   private noticeSchemaId(): Promise<number> {
-    this.schemaId ??= this.registry
-      .register({ type: SchemaType.AVRO, schema: JSON.stringify(schemaJsonFile("PolicyNotice")) }, { subject: this.t.noticeSubject })
-      .then((r) => r.id)
+    const schema = schemaJsonFile("PolicyNotice");
+    this.schemaId ??= lookupSchemaId(new RegistryHttp(this.config), this.t.noticeSubject, schema)
+      .then(async (id) => id ?? (await this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: this.t.noticeSubject })).id)
       .catch((err: unknown) => {
         this.schemaId = undefined;
         throw err;

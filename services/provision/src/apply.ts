@@ -41,7 +41,12 @@ const RESOURCE: Record<AclRule["resourceType"], AclResourceTypes> = {
   "transactional-id": AclResourceTypes.TRANSACTIONAL_ID,
 };
 const PATTERN: Record<AclRule["patternType"], ResourcePatternTypes> = { literal: ResourcePatternTypes.LITERAL, prefixed: ResourcePatternTypes.PREFIXED };
-const OPERATION: Record<AclRule["operation"], AclOperationTypes> = { read: AclOperationTypes.READ, write: AclOperationTypes.WRITE, describe: AclOperationTypes.DESCRIBE };
+const OPERATION: Record<AclRule["operation"], AclOperationTypes> = {
+  read: AclOperationTypes.READ,
+  write: AclOperationTypes.WRITE,
+  describe: AclOperationTypes.DESCRIBE,
+  "describe-configs": AclOperationTypes.DESCRIBE_CONFIGS,
+};
 
 function toEntry(r: AclRule): AclEntry {
   return {

@@ -22,7 +22,7 @@ export type ServiceId = (typeof SERVICE_IDS)[number];
 
 export type ResourceType = "topic" | "group" | "transactional-id";
 export type PatternType = "literal" | "prefixed";
-export type Operation = "read" | "write" | "describe";
+export type Operation = "read" | "write" | "describe" | "describe-configs";
 
 export interface AclRule {
   readonly principal: string;
@@ -130,6 +130,8 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
   const policy = principalOf(prefix, "policy");
   identities.push({ id: "policy", principal: policy, role: "policy" });
   for (const name of [t.policy, t.policyVersions, t.policyProposals, t.ledger, t.deliveryCounts]) allow(policy, "topic", "literal", name, "read", "write", "describe");
+  // The ledger store refuses a ledger topic configured so that entries could be deleted: it reads the topic's configs.
+  allow(policy, "topic", "literal", t.ledger, "describe-configs");
   allow(policy, "topic", "prefixed", `${prefix}.deliver.`, "write", "describe");
   allow(policy, "topic", "prefixed", t.rawPrefix, "read", "describe");
   allow(policy, "group", "prefixed", `${policy}.`, "read", "describe");
@@ -138,7 +140,7 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
 
   const regulator = principalOf(prefix, "regulator");
   identities.push({ id: "regulator", principal: regulator, role: "regulator" });
-  allow(regulator, "topic", "literal", t.ledger, "read", "describe");
+  allow(regulator, "topic", "literal", t.ledger, "read", "describe", "describe-configs");
   allow(regulator, "topic", "literal", t.deadLetter, "read", "describe");
   allow(regulator, "group", "prefixed", `${regulator}.`, "read", "describe");
 
@@ -147,7 +149,7 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
     { topic: t.policy, compacted: true, partitions: 1 },
     { topic: t.policyVersions, compacted: true, partitions: 1 },
     { topic: t.policyProposals, compacted: true, partitions: 1 },
-    { topic: t.ledger, partitions: 1, retentionMs: -1 },
+    { topic: t.ledger, partitions: 1, retentionMs: -1, configs: { "retention.bytes": "-1", "cleanup.policy": "delete" } },
     { topic: t.deliveryCounts, partitions: 1 },
   );
   return { prefix, identities, topics, acls, quotas };

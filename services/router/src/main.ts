@@ -1,7 +1,7 @@
 /** Router entry point: validates configuration, serves /metrics, routes until SIGTERM/SIGINT. */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, serveMetrics, type Config } from "../../shared/src/index.js";
+import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, serveMetrics, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
 import { routerMetrics } from "./metrics.js";
 import { Router } from "./router.js";
 
@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     log.fatal({ err, setting: "REDIS_URL" }, `cannot reach Redis at REDIS_URL=${config.redisUrl}; start it (npm run stack -- up) or fix REDIS_URL`);
     process.exit(1);
   }
-  const router = new Router({ config, kafka: createKafka(config, log), redis, log, metrics, instanceId });
+  await verifyKafkaAccess(config, log);
+  const router = new Router({ config, kafka: createKafka(config, log), redis, log, metrics, instanceId, topicRefreshMs: config.router.topicRefreshMs });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -18,6 +18,7 @@ import {
   createLogger,
   createRegistryClient,
   ensureTopics,
+  ownGroup,
   topics as topicsOf,
   type Config,
   type EventType,
@@ -202,7 +203,7 @@ export class DeliverySubscriber {
       await admin.disconnect().catch(() => undefined);
     }
 
-    const consumer = kafka.consumer({ groupId: opts.groupId ?? `px-sdk-${party}`, readUncommitted: false, allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({ groupId: opts.groupId ?? ownGroup(config, "subscriber"), readUncommitted: false, allowAutoTopicCreation: false });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning ?? false });

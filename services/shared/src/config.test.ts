@@ -29,17 +29,38 @@ function expectRejected(env: Env, setting: string, fix: RegExp): ConfigError {
   return err;
 }
 
+describe("loadConfig: TLS to the brokers", () => {
+  it("reads the CA file, and refuses one that is missing or holds no certificate, naming the setting", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "px-ca-"));
+    const good = join(dir, "ca.crt");
+    writeFileSync(good, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const bad = join(dir, "not-a-cert.pem");
+    writeFileSync(bad, "hello");
+    const c = loadConfig({ KAFKA_SSL_CA_FILE: good });
+    expect(c.kafka.caFile).toBe(good);
+    expect(c.kafka.ca).toContain("BEGIN CERTIFICATE");
+    expect(() => loadConfig({ KAFKA_SSL_CA_FILE: bad })).toThrow(/KAFKA_SSL_CA_FILE: .*holds no PEM certificate/);
+    expect(() => loadConfig({ KAFKA_SSL_CA_FILE: join(dir, "missing.pem") })).toThrow(/KAFKA_SSL_CA_FILE: cannot read/);
+    expect(() => loadConfig({ KAFKA_SSL_CA_FILE: good, KAFKA_SSL: "false" })).toThrow(/KAFKA_SSL_CA_FILE: is set but KAFKA_SSL is false/);
+    // Production never falls back to the local stack's CA.
+    expect(loadConfig({ NODE_ENV: "production", PX_TOKEN_KEY: "x".repeat(40), PX_STATE_DIR: dir }).kafka.caFile).toBeUndefined();
+  });
+});
+
 describe("loadConfig: defaults for the local stack", () => {
   it("uses the documented defaults when nothing is set", () => {
-    const c = loadConfig({});
+    const c = loadConfig({ PX_STATE_DIR: "/nonexistent/px-state" });
     expect(c.env).toBe("development");
-    expect(c.kafka).toEqual({ brokers: ["127.0.0.1:39092"], clientId: "parcel-exchange", ssl: false, topicPartitions: 6, replicationFactor: 1 });
+    expect(c.kafka).toEqual({ brokers: ["127.0.0.1:39092"], clientId: "parcel-exchange", ssl: true, topicPartitions: 3, replicationFactor: 3, minInsyncReplicas: 2 });
     expect(c.kafka.sasl).toBeUndefined();
     expect(c.registry).toEqual({ url: "http://127.0.0.1:38081" });
     expect(c.redisUrl).toBe("redis://127.0.0.1:36379");
     expect(c.topicPrefix).toBe("px");
     expect(c.policyDir).toBe(resolve(".px/policy"));
-    expect(c.router).toMatchObject({ groupId: "px-router", maxRecordBytes: 1_048_576, policyEvalTimeoutMs: 50, quotaWarnRatio: 0.8, partitionsConcurrently: 4, sessionTimeoutMs: 30_000 });
+    expect(c.router).toMatchObject({ groupId: "px.router.routers", maxRecordBytes: 1_048_576, policyEvalTimeoutMs: 50, quotaWarnRatio: 0.8, partitionsConcurrently: 4, sessionTimeoutMs: 30_000 });
     expect(c.masks).toEqual({ phone: { keepStart: 3, keepEnd: 2 }, name: { keepStart: 1 } });
     expect(c.metricsPort).toBe(9464);
     expect(c.logLevel).toBe("info");
@@ -56,7 +77,7 @@ describe("loadConfig: defaults for the local stack", () => {
   it("treats blank values as unset", () => {
     const c = loadConfig({ KAFKA_BROKERS: "  ", PX_TOPIC_PARTITIONS: "", PX_LOG_LEVEL: " ", REDIS_URL: "" });
     expect(c.kafka.brokers).toEqual(["127.0.0.1:39092"]);
-    expect(c.kafka.topicPartitions).toBe(6);
+    expect(c.kafka.topicPartitions).toBe(3);
     expect(c.logLevel).toBe("info");
     expect(c.redisUrl).toBe("redis://127.0.0.1:36379");
   });

@@ -44,6 +44,8 @@ export interface Config {
     readonly partitionsConcurrently: number;
     readonly sessionTimeoutMs: number;
     readonly fetchMaxWaitMs: number;
+    /** How often the router lists topics to take up a newly provisioned party's ingress topics. */
+    readonly topicRefreshMs: number;
     /** The Kafka client the router consumes and produces with (services/router/src/kafka-client). */
     readonly kafkaClient: "kafkajs" | "platformatic";
   };
@@ -184,7 +186,8 @@ export function loadConfig(env: Env = process.env): Config {
     topicPrefix: topicPrefix(env),
     policyDir: resolve(str(env, "PX_POLICY_DIR", ".px/policy")),
     router: {
-      groupId: str(env, "PX_ROUTER_GROUP", "px-router"),
+      // Under the router principal's own name (`<prefix>.router.`), where its ACLs allow groups and transactional ids.
+      groupId: str(env, "PX_ROUTER_GROUP", `${topicPrefix(env)}.router.routers`),
       maxRecordBytes: int(env, "PX_MAX_RECORD_BYTES", 1_048_576, 256, 64 * 1_048_576),
       policyEvalTimeoutMs: int(env, "PX_POLICY_EVAL_TIMEOUT_MS", 50, 1, 60_000),
       tokenKey,
@@ -192,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
       partitionsConcurrently: int(env, "PX_ROUTER_PARTITIONS_CONCURRENTLY", 4, 1, 1024),
       sessionTimeoutMs: int(env, "PX_ROUTER_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
       fetchMaxWaitMs: int(env, "PX_ROUTER_FETCH_MAX_WAIT_MS", 20, 0, 5_000),
+      topicRefreshMs: int(env, "PX_ROUTER_TOPIC_REFRESH_MS", 10_000, 500, 600_000),
       kafkaClient: kafkaClient(env),
     },
     masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },

@@ -11,3 +11,4 @@ export * from "./policy-bundle.js";
 export * from "./schema-check.js";
 export * from "./signing.js";
 export * from "./partitioner.js";
+export * from "./groups.js";

@@ -245,6 +245,9 @@ export async function verifyKafkaAccess(config: Config, log: Logger, timeoutMs =
     const admin = probe.admin();
     try {
       await admin.connect();
+      // A request that needs an authenticated session (connecting alone may stop at ApiVersions, which a SASL
+      // listener answers before authentication).
+      await admin.listTopics();
       await admin.disconnect();
       return;
     } catch (err) {

@@ -10,8 +10,8 @@
  * buffer, so records fetched under an earlier generation, of partitions not assigned, or below what this member
  * already committed are dropped.
  */
-import { compatibilityPartitioner, Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message, type MessagesStream, type SASLOptions } from "@platformatic/kafka";
-import type { Config } from "../../../shared/src/index.js";
+import { compatibilityPartitioner, Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message, type MessagesStream } from "@platformatic/kafka";
+import { platformaticConnection } from "../../../shared/src/index.js";
 import { sendChunks } from "./chunks.js";
 import { KafkajsControlPlane } from "./kafkajs.js";
 import type { BatchHandler, InRecord, OutRecord, PartitionBatch, PartitionSink, PartitionTransaction, RecordHeaders, RouterKafka, TopicMessages } from "./types.js";
@@ -54,18 +54,6 @@ function inRecord(m: In): InRecord {
     headers[key] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   return { offset: m.offset.toString(), timestamp: m.timestamp.toString(), key: m.key ?? null, value: m.value ?? null, headers };
-}
-
-/** Connection options: brokers, client id, TLS and SASL as configured (all of them map). */
-export function platformaticConnection(config: Config): { clientId: string; bootstrapBrokers: string[]; tls?: object; sasl?: SASLOptions } {
-  const s = config.kafka.sasl;
-  const mechanism = s ? ({ plain: "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512" } as const)[s.mechanism] : undefined;
-  return {
-    clientId: config.kafka.clientId,
-    bootstrapBrokers: [...config.kafka.brokers],
-    ...(config.kafka.ssl ? { tls: {} } : {}),
-    ...(s && mechanism ? { sasl: { mechanism, username: s.username, password: s.password } } : {}),
-  };
 }
 
 /** Exponential back-off from 100 ms to 2 s; 30 attempts cover a coordinator aborting a fenced transaction. */

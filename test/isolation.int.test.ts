@@ -1,0 +1,274 @@
+/**
+ * Isolation enforced by the broker and the registry, tried as an attacker holding one party's credentials would:
+ * on a deployment provisioned from the parties file, every party principal may write only its own ingress
+ * topics and read only its own delivery topic; it sees no other party's topic or subject name; it cannot write the
+ * policy, ledger or dead-letter topics, use the router's group or transactional ids, or change the registry.
+ * A party that publishes an event claiming another party as its source is dead-lettered as spoofed_source; a
+ * policy bundle written with a stolen policy-service credential but not signed by the service is refused.
+ */
+import { generateKeyPairSync, sign } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Kafka } from "kafkajs";
+import { Admin as PlatformaticAdmin, Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from "@platformatic/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  createKafka,
+  createLogger,
+  createRegistryClient,
+  HEADERS,
+  keyIdOf,
+  loadConfig,
+  lookupEventSchemaIds,
+  platformaticConnection,
+  signBundle,
+  topics,
+  verifyKafkaAccess,
+  type Config,
+  type Signer,
+} from "../services/shared/src/index.js";
+import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
+import { PartyPublisher, prepareEvent } from "../services/sdk/src/index.js";
+import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "../services/provision/src/index.js";
+import { T2 } from "./fixtures.js";
+import { policyWasm, publishPolicy, readAll, startRouter, type RunningRouter } from "./harness.js";
+import { ROOT, testConfig, until } from "./helpers.js";
+
+const log = createLogger("test", "silent");
+const admin = testConfig("iso");
+const prefix = admin.topicPrefix;
+const t = topics(prefix);
+const routerGroup = `${prefix}.router.routers`;
+const parties = readParties(join(ROOT, "policies/data/parties.json"));
+const PARTIES = Object.keys(parties);
+let credDir: string;
+const creds = new Map<string, Credential>();
+let router: RunningRouter | undefined;
+
+/** The configuration of one principal of the deployment (party or service). */
+function as(id: string, extra: Record<string, string> = {}): Config {
+  const c = creds.get(`${prefix}.${id}`);
+  if (!c) throw new Error(`no credential for ${id}`);
+  return loadConfig({ ...process.env, NODE_ENV: "test", PX_LOG_LEVEL: "silent", PX_TOPIC_PREFIX: prefix, PX_ROUTER_GROUP: routerGroup, PX_TOPIC_PARTITIONS: "3", PX_METRICS_PORT: "0", ...credentialEnv(c), ...extra });
+}
+
+const kafkaOf = (config: Config): Kafka => createKafka(config, log);
+
+/** Every error type in a failure: kafkajs's `type`, @platformatic/kafka's `apiId`, through wrapped and aggregated errors. */
+function errorTypes(err: unknown, depth = 0): string[] {
+  if (err === null || typeof err !== "object" || depth > 8) return [];
+  const e = err as { type?: unknown; apiId?: unknown; errors?: unknown[]; originalError?: unknown; cause?: unknown };
+  return [
+    ...[e.type, e.apiId].filter((x): x is string => typeof x === "string"),
+    ...(Array.isArray(e.errors) ? e.errors.flatMap((x) => errorTypes(x, depth + 1)) : []),
+    ...errorTypes(e.originalError ?? e.cause, depth + 1),
+  ];
+}
+
+/** The broker's refusal of a call (an *_AUTHORIZATION_FAILED type), "allowed", or what else went wrong. */
+async function refusal(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    const types = errorTypes(err);
+    return types.find((x) => x.endsWith("AUTHORIZATION_FAILED")) ?? `unexpected: ${types.join(",")} ${(err as Error).message}`;
+  }
+  return "allowed";
+}
+
+async function produceAs(kafka: Kafka, topic: string): Promise<void> {
+  const producer = kafka.producer({ retry: { retries: 0 } });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages: [{ value: "forged" }] });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function registry(config: Config, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${config.registry.url}${path}`, {
+    method,
+    headers: { "content-type": "application/vnd.schemaregistry.v1+json", authorization: `Basic ${Buffer.from(`${config.registry.username}:${config.registry.password}`).toString("base64")}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+async function endOffsetsTotal(topicNames: readonly string[]): Promise<number> {
+  const a = kafkaOf(admin).admin();
+  await a.connect();
+  try {
+    let total = 0;
+    for (const topic of topicNames) for (const p of await a.fetchTopicOffsets(topic)) total += Number(p.high);
+    return total;
+  } finally {
+    await a.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  credDir = await mkdtemp(join(tmpdir(), "px-iso-"));
+  const r = await provisionDeployment({ config: admin, parties, credentialsDir: credDir, log });
+  for (const c of r.credentials) creds.set(c.principal, c);
+});
+
+afterAll(async () => {
+  await router?.stop();
+  await deprovisionDeployment({ config: admin, parties, credentialsDir: credDir, log }).catch(() => undefined);
+  await rm(credDir, { recursive: true, force: true });
+});
+
+describe("cross-party probing, for every party principal", () => {
+  for (const party of PARTIES) {
+    it(`${party}: sees only its own topics and is refused everything else`, async () => {
+      const me = as(party);
+      const kafka = kafkaOf(me);
+      const others = PARTIES.filter((p) => p !== party);
+      const a = kafka.admin();
+      await a.connect();
+      try {
+        const listed = (await a.listTopics()).sort();
+        // Only its own ingress topic(s) and its delivery topic; no other party's name anywhere.
+        expect(listed.every((x) => x === t.deliver(party) || t.parseIngress(x)?.party === party)).toBe(true);
+        expect(listed).toContain(t.deliver(party));
+        for (const o of others) expect(listed.filter((x) => x.split(".").includes(o))).toEqual([]);
+        const other = others[0]!;
+        const otherIngress = (await kafkaOfAdminTopics()).filter((x) => t.parseIngress(x)?.party === other);
+        expect(otherIngress.length).toBeGreaterThan(0);
+        expect(await refusal(() => a.fetchTopicMetadata({ topics: [t.deliver(other)] }))).toBe("TOPIC_AUTHORIZATION_FAILED");
+        expect(await refusal(() => a.fetchTopicMetadata({ topics: [otherIngress[0]!] }))).toBe("TOPIC_AUTHORIZATION_FAILED");
+      } finally {
+        await a.disconnect();
+      }
+      // The routers' committed offsets (kafkajs loses the broker's answer to FindCoordinator; @platformatic/kafka keeps it).
+      const pa = new PlatformaticAdmin({ ...platformaticConnection(me), retries: 0 });
+      try {
+        expect(await refusal(() => pa.listConsumerGroupOffsets({ groups: [routerGroup] }))).toBe("GROUP_AUTHORIZATION_FAILED");
+      } finally {
+        await pa.close();
+      }
+      const other = others[0]!;
+      const otherIngress = (await kafkaOfAdminTopics()).find((x) => t.parseIngress(x)?.party === other)!;
+      for (const topic of [otherIngress, t.deliver(other), t.deliver(party), t.policy, t.ledger, t.deadLetter, t.deliveryCounts]) {
+        expect({ topic, result: await refusal(() => produceAs(kafka, topic)) }).toEqual({ topic, result: "TOPIC_AUTHORIZATION_FAILED" });
+      }
+      // Reading another party's deliveries: the consumer cannot even subscribe.
+      const consumer = kafka.consumer({ groupId: `${prefix}.${party}.probe` });
+      await consumer.connect();
+      try {
+        expect(await refusal(() => consumer.subscribe({ topics: [t.deliver(other)], fromBeginning: true }))).toBe("TOPIC_AUTHORIZATION_FAILED");
+      } finally {
+        await consumer.disconnect();
+      }
+      // The router's transactional ids and another party's are not this party's to use.
+      // (kafkajs loses the broker's answer to FindCoordinator, so this uses @platformatic/kafka, which keeps it.)
+      for (const transactionalId of [`${routerGroup}.${otherIngress}.0`, `${prefix}.${other}.tx`]) {
+        const p = new PlatformaticProducer({ ...platformaticConnection(me), idempotent: true, transactionalId, retries: 0 });
+        try {
+          expect({ transactionalId, result: await refusal(() => p.beginTransaction()) }).toEqual({ transactionalId, result: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED" });
+        } finally {
+          await p.close();
+        }
+      }
+      // Joining the routers' consumer group.
+      const joiner = new PlatformaticConsumer({ ...platformaticConnection(me), groupId: routerGroup, retries: 0 });
+      try {
+        expect(await refusal(() => joiner.consume({ topics: [t.deliver(party)] }))).toBe("GROUP_AUTHORIZATION_FAILED");
+      } finally {
+        await Promise.resolve(joiner.close(true)).catch(() => undefined);
+      }
+      // The registry: reading is allowed, changing anything is not, and no subject names a party.
+      const list = await registry(me, "GET", "/subjects");
+      expect(list.status).toBe(200);
+      for (const p of PARTIES) expect(list.text.includes(p)).toBe(false);
+      const subject = t.subject("TrackingEvent");
+      expect((await registry(me, "POST", `/subjects/${encodeURIComponent(subject)}/versions`, { schema: '"string"' })).status).toBe(403);
+      expect((await registry(me, "POST", `/subjects/${encodeURIComponent(`${prefix}.raw.${other}.tracking-value`)}/versions`, { schema: '"string"' })).status).toBe(403);
+      expect((await registry(me, "PUT", `/config/${encodeURIComponent(subject)}`, { compatibility: "NONE" })).status).toBe(403);
+      expect((await registry(me, "DELETE", `/subjects/${encodeURIComponent(subject)}`)).status).toBe(403);
+    });
+  }
+
+  it("nothing was written by any of the attempts", async () => {
+    const all = await kafkaOfAdminTopics();
+    expect(all.length).toBeGreaterThan(PARTIES.length);
+    expect(await endOffsetsTotal(all)).toBe(0);
+  });
+});
+
+async function kafkaOfAdminTopics(): Promise<string[]> {
+  const a = kafkaOf(admin).admin();
+  await a.connect();
+  try {
+    return (await a.listTopics()).filter((x) => x.startsWith(`${prefix}.`));
+  } finally {
+    await a.disconnect();
+  }
+}
+
+describe("authentication", () => {
+  it("refuses an anonymous client and a wrong password at start, naming the setting", async () => {
+    const anonymous = loadConfig({ ...process.env, KAFKA_SASL_MECHANISM: "", KAFKA_SASL_USERNAME: "", KAFKA_SASL_PASSWORD: "" });
+    const wrong = as("zto", { KAFKA_SASL_PASSWORD: "not-the-password" });
+    const e1 = await verifyKafkaAccess(anonymous, log, 10_000).catch((e: unknown) => e);
+    const e2 = await verifyKafkaAccess(wrong, log, 10_000).catch((e: unknown) => e);
+    expect(e1).toBeInstanceOf(ConfigError);
+    expect((e1 as ConfigError).setting).toBe("KAFKA_SASL_MECHANISM");
+    expect(e2).toBeInstanceOf(ConfigError);
+    expect((e2 as ConfigError).setting).toBe("KAFKA_SASL_PASSWORD");
+    // And the broker really refuses them: an anonymous client cannot even list topics.
+    const a = createKafka(anonymous, log).admin();
+    await expect(a.connect().then(() => a.listTopics())).rejects.toThrow();
+    await a.disconnect();
+  });
+});
+
+describe("authenticity and the policy plane", () => {
+  it("dead-letters an event whose claimed source is not the publishing party; genuine events still flow", async () => {
+    await publishPolicy(as("policy"));
+    router = await startRouter(as("router"));
+    const zto = as("zto");
+    const pub = await PartyPublisher.connect({ config: zto });
+    expect(pub.party).toBe("zto");
+    const genuine = await pub.tracking({ ...T2, platform: "taobao", eventId: "iso-genuine" });
+    await pub.disconnect();
+    // ZTO's own ingress topic, an event claiming SF Express: the SDK would refuse it, an attacker uses a raw producer.
+    const spoof = prepareEvent("TrackingEvent", { ...T2, platform: "taobao", eventId: "iso-spoofed", courier: "sf-express" }, "sf-express");
+    const ids = await lookupEventSchemaIds(zto, t);
+    const value = await createRegistryClient(zto).encode(ids.TrackingEvent, spoof);
+    const producer = kafkaOf(zto).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({ topic: t.ingress("zto", "TrackingEvent"), acks: -1, messages: [{ key: spoof.parcelId, value }] });
+    await producer.disconnect();
+
+    const dead = await readAll(as("regulator", { PX_ROUTER_GROUP: `${prefix}.regulator.reader` }), [t.deadLetter], { min: 1, idleMs: 1500, timeoutMs: 60_000 });
+    const reasons = dead.map((d) => d.message.headers?.[HEADERS.rejectReason]?.toString());
+    expect(reasons).toEqual(["spoofed_source"]);
+    for (const party of ["sf-express", "taobao"]) {
+      const got = await readAll(as(party, { PX_ROUTER_GROUP: `${prefix}.${party}.reader` }), [t.deliver(party)], { idleMs: 1500, timeoutMs: 30_000, min: party === "taobao" ? 1 : 0 });
+      const sources = got.map((d) => d.message.headers?.[HEADERS.sourceEventId]?.toString());
+      expect(sources).not.toContain("iso-spoofed");
+      if (party === "taobao") expect(sources).toContain(genuine.eventId);
+    }
+  });
+
+  it("refuses a bundle written with a stolen policy-service credential but not signed by the service", async () => {
+    expect(router).toBeDefined();
+    const before = router!.router.policyVersion;
+    const stolen = as("policy");
+    const data = await loadPolicyData();
+    const forged = makeBundle(await policyWasm(stolen), data, "forged");
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const foreign: Signer = { keyId: keyIdOf(publicKey), sign: (d) => sign(null, Buffer.from(d), privateKey).toString("base64") };
+    const refused = async () => (await router!.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0;
+    const refusedBefore = await refused();
+    await publishBundle(kafkaOf(stolen), stolen, signBundle(forged, foreign));
+    await until("the forged bundle to be refused", async () => (await refused()) >= refusedBefore + 1 || undefined, 30_000);
+    expect(router!.router.policyVersion).toBe(before);
+    // And a party cannot write the policy topic at all (refused by the broker).
+    expect(await refusal(() => publishBundle(kafkaOf(as("zto")), as("zto"), signBundle(forged, foreign)))).toBe("TOPIC_AUTHORIZATION_FAILED");
+  });
+});
