@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll } from "vitest";
-import { createKafka, createLogger, provisionIngress } from "../services/shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, ingressTopicsOf, registerEventSchemas, topics } from "../services/shared/src/index.js";
 import { ROOT, testDeployments } from "./helpers.js";
 
 const parties = (JSON.parse(readFileSync(join(ROOT, "policies/data/parties.json"), "utf8")) as { parties: Record<string, { kind: string }> }).parties;
@@ -17,7 +17,8 @@ beforeAll(async () => {
     const admin = createKafka(config, createLogger("test-provision", "warn")).admin();
     await admin.connect();
     try {
-      await provisionIngress(admin, config, parties);
+      await registerEventSchemas(config, topics(config.topicPrefix));
+      await ensureTopics(admin, config, ingressTopicsOf(config.topicPrefix, parties).map((topic) => ({ topic })));
     } finally {
       await admin.disconnect();
     }
