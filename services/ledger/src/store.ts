@@ -78,15 +78,16 @@ async function ensureLedgerTopic(admin: Admin, config: Config, topic: string): P
     }
   }
   await waitForTopics(admin, [topic]);
-  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const meta = await whenReady("ledger topic metadata", () => admin.fetchTopicMetadata({ topics: [topic] }));
   const partitions = meta.topics[0]?.partitions.length ?? 0;
   if (partitions !== 1) {
     throw new LedgerTopicError(topic, `it has ${partitions} partitions, so Kafka does not keep the entries in one order`, `the ledger needs exactly one partition: recreate ${topic} with one partition and restore it from the last export`);
   }
-  const described = await admin.describeConfigs({
+  // On a multi-broker cluster a topic just created may not be known to the broker asked yet: wait that out.
+  const described = await whenReady("ledger topic configs", () => admin.describeConfigs({
     includeSynonyms: false,
     resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: Object.keys(REQUIRED_CONFIG) }],
-  });
+  }));
   const actual = new Map((described.resources[0]?.configEntries ?? []).map((c) => [c.configName, c.configValue]));
   for (const [name, value] of Object.entries(REQUIRED_CONFIG)) {
     if (actual.get(name) !== value) {
