@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka } from "kafkajs";
-import { ensureTopics, ownGroup, topics, type Config, type Logger } from "../../shared/src/index.js";
+import { ensureTopics, ownGroup, subscribeWhenReady, topics, type Config, type Logger } from "../../shared/src/index.js";
 import type { LedgerStore } from "../../ledger/src/index.js";
 
 interface Report {
@@ -40,7 +40,7 @@ export class DeliveryCountsRecorder {
     }
     this.consumer = this.kafka.consumer({ groupId: ownGroup(this.config, `counts-${randomUUID()}`), maxWaitTimeInMs: 200 });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await subscribeWhenReady(this.consumer, { topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { EVENT_TYPES, RegistryHttp, ownGroup, sourceOf, topics, type Config, type EventType } from "../../shared/src/index.js";
+import { EVENT_TYPES, ownGroup, RegistryHttp, sourceOf, subscribeWhenReady, topics, type Config, type EventType } from "../../shared/src/index.js";
 import { SchemaCatalog, type Decision, type DecisionEngine } from "../../decision/src/index.js";
 import type { DryRunReport } from "./api.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
@@ -39,7 +39,7 @@ export async function sampleRecent(kafka: Kafka, config: Config, limit: number, 
   const consumer = kafka.consumer({ groupId: ownGroup(config, `dryrun-${randomUUID()}`), maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [...new Set(nonEmpty.map((p) => p.topic))], fromBeginning: true });
+    await subscribeWhenReady(consumer, { topics: [...new Set(nonEmpty.map((p) => p.topic))], fromBeginning: true });
     const pending = new Map(nonEmpty.map((p) => [`${p.topic}/${p.partition}`, p]));
     let finish!: () => void;
     const finished = new Promise<void>((r) => (finish = r));

@@ -1,7 +1,7 @@
 /** A small key → JSON store on a compacted Kafka topic: read whole at start, written through. */
 import { randomUUID } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, ownGroup, type Config } from "../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, ownGroup, subscribeWhenReady, type Config } from "../../shared/src/index.js";
 
 export class KafkaKv<T> {
   private readonly map = new Map<string, T>();
@@ -24,7 +24,7 @@ export class KafkaKv<T> {
       const consumer = kafka.consumer({ groupId: ownGroup(config, `kv-${randomUUID()}`), maxWaitTimeInMs: 100 });
       await consumer.connect();
       try {
-        await consumer.subscribe({ topic, fromBeginning: true });
+        await subscribeWhenReady(consumer, { topic, fromBeginning: true });
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`reading ${topic} took over 30 s`)), 30_000);
           void consumer.run({

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka } from "kafkajs";
-import { BundleRefusedError, bundleSignatureValid, parseBundle, ROUTER_POLICY_KEY, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
+import { BundleRefusedError, bundleSignatureValid, parseBundle, ROUTER_POLICY_KEY, subscribeWhenReady, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
 import { PolicyEngine } from "../../decision/src/index.js";
 
 export class PolicySource {
@@ -26,7 +26,7 @@ export class PolicySource {
     const consumer = this.kafka.consumer({ groupId: `${this.config.router.groupId}-policy-${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await subscribeWhenReady(consumer, { topic: this.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {

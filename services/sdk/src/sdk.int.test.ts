@@ -3,10 +3,12 @@
  * runs never see each other's records.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kafka, logLevel, type KafkaMessage } from "kafkajs";
+import type { KafkaMessage } from "kafkajs";
 import {
   HEADERS,
   ValidationError,
+  createKafka,
+  createLogger,
   createRegistryClient,
   ensureTopics,
   ingressTopicsOf,
@@ -22,7 +24,7 @@ import { testTopicPrefix } from "../../../test/helpers.js";
 const RUN = `${testTopicPrefix()}sdk${Date.now()}`;
 const config: Config = loadConfig({ ...process.env, PX_TOPIC_PREFIX: RUN, PX_LOG_LEVEL: "silent" });
 const topics = topicsOf(config.topicPrefix);
-const kafka = new Kafka({ clientId: `${RUN}-test`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+const kafka = createKafka(config, createLogger("sdk-test", "silent"));
 const registry = createRegistryClient(config);
 
 /** This test's own parties: the exchange's side (schemas, ingress topics) is set up here, with admin rights. */

@@ -19,6 +19,7 @@ import {
   createRegistryClient,
   ensureTopics,
   ownGroup,
+  subscribeWhenReady,
   topics as topicsOf,
   type Config,
   type EventType,
@@ -206,7 +207,7 @@ export class DeliverySubscriber {
     const consumer = kafka.consumer({ groupId: opts.groupId ?? ownGroup(config, "subscriber"), readUncommitted: false, allowAutoTopicCreation: false });
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning ?? false });
+      await subscribeWhenReady(consumer, { topics: [topic], fromBeginning: opts.fromBeginning ?? false });
     } catch (err) {
       await consumer.disconnect().catch(() => undefined);
       throw new DependencyError("kafka", `subscribing to ${topic} failed: ${(err as Error).message}`, { cause: err });

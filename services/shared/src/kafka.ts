@@ -1,5 +1,5 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
-import { Kafka, logLevel, type Admin, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel, type Admin, type Consumer, type ConsumerSubscribeTopic, type ConsumerSubscribeTopics, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { SASLOptions as PlatformaticSasl } from "@platformatic/kafka";
 import type { Config } from "./config.js";
 import { ConfigError, DependencyError, errorChain } from "./errors.js";
@@ -262,4 +262,13 @@ export async function verifyKafkaAccess(config: Config, log: Logger, timeoutMs =
       delay = Math.min(delay * 2, 2_000);
     }
   }
+}
+
+/**
+ * consumer.subscribe, waiting (bounded) while a broker does not know the topic yet: on a multi-broker cluster a
+ * topic just created reaches every broker's metadata a moment later, and kafkajs fails subscribe at once then.
+ */
+export function subscribeWhenReady(consumer: Consumer, subscription: ConsumerSubscribeTopics | ConsumerSubscribeTopic): Promise<void> {
+  const names = "topics" in subscription ? subscription.topics.map(String).join(", ") : String(subscription.topic);
+  return whenReady(`subscribe to ${names}`, () => consumer.subscribe(subscription));
 }

@@ -4,7 +4,7 @@
  * openSink() initialises.
  */
 import type { Admin, Consumer, ConsumerRunConfig, Kafka, Message, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
 import { sendChunks } from "./chunks.js";
 import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, TopicMessages } from "./types.js";
 
@@ -131,7 +131,7 @@ export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKaf
     };
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await subscribeWhenReady(consumer, { topics: [...topics], fromBeginning: true });
       await consumer.run(runConfig);
     } catch (err) {
       // The router may call consume again (it retries when the ingress topics are listed next): leave nothing behind.
@@ -152,7 +152,7 @@ export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKaf
     if (consumer === undefined || this.runConfig === undefined) throw new Error("resubscribe before consume");
     await consumer.stop();
     try {
-      await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+      await subscribeWhenReady(consumer, { topics: [...topics], fromBeginning: true });
     } finally {
       // Run again whatever happened: a failed subscribe must not leave the router consuming nothing.
       await consumer.run(this.runConfig);
