@@ -7,10 +7,9 @@
  * first group and transactional requests while it creates its internal topics. One group join and one
  * committed transaction here let every test start against a settled broker.
  */
-import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig } from "../services/shared/src/index.js";
+import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig, localStackEnv, localStackUp } from "../services/shared/src/index.js";
 import { TEST_TOPIC_ROOT, testTopicPrefix } from "./helpers.js";
 
 async function warmUp(): Promise<void> {
@@ -58,13 +57,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   const local = loadConfig().manageLocalStack;
   if (local) {
     const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-    execFileSync("bash", [join(root, "infra/local/stack.sh"), "up"], { stdio: "inherit", cwd: root });
+    localStackUp(root);
     // Tests act as the stack's admin principal unless told otherwise; those about isolation provision their own
     // deployment and act as its parties and services. The workers inherit this environment.
-    if (process.env.KAFKA_SASL_USERNAME === undefined) {
-      const env = execFileSync("bash", [join(root, "infra/local/stack.sh"), "env"], { cwd: root, encoding: "utf8" });
-      for (const m of env.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) process.env[m[1]!] = m[2]!;
-    }
+    if (process.env.KAFKA_SASL_USERNAME === undefined) Object.assign(process.env, localStackEnv(root));
     // Only on the stack this project runs: on a shared cluster another run's topics may be in use.
     await deleteTestTopics(TEST_TOPIC_ROOT);
   }

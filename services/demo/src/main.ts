@@ -9,12 +9,11 @@
  * Ends with checks that can fail: no buyer lost tracking; no field beyond policy reached anyone; the ledger
  * verifies and a tampered copy does not.
  */
-import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DeliverySubscriber, PartyPublisher, type Delivery, type ParcelEventInput } from "../../sdk/src/index.js";
-import { ConfigError, createKafka, createLogger, deleteTopicsWithPrefix, createMetricsRegistry, loadConfig, loadVerifier, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
+import { ConfigError, createKafka, createLogger, deleteTopicsWithPrefix, createMetricsRegistry, loadConfig, loadVerifier, localStackEnv, localStackUp, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
 import { deprovisionDeployment, provisionDeployment, readParties } from "../../provision/src/index.js";
 import { isolationCheck } from "./isolation.js";
 import { verifyChain } from "../../ledger/src/index.js";
@@ -54,8 +53,10 @@ async function main(): Promise<number> {
     throw err;
   }
   if (base.manageLocalStack) {
-    say("Starting the local stack if needed (Kafka, schema registry, Redis, OPA)...");
-    execFileSync("bash", [join(ROOT, "infra/local/stack.sh"), "up"], { stdio: ["ignore", "ignore", "inherit"] });
+    say("Starting the local stack if needed (three Kafka brokers, schema registry, Redis, OPA)...");
+    localStackUp(ROOT, "quiet");
+    // No credentials given: act as the local stack's admin, who provisions the demo's deployment.
+    if (process.env.KAFKA_SASL_USERNAME === undefined) base = loadConfig({ ...process.env, ...localStackEnv(ROOT) });
   }
   const run = Date.now().toString(36);
   const prefix = `${base.topicPrefix}.demo.${run}`;

@@ -12,3 +12,4 @@ export * from "./schema-check.js";
 export * from "./signing.js";
 export * from "./partitioner.js";
 export * from "./groups.js";
+export * from "./local-stack.js";
