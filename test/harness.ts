@@ -37,7 +37,7 @@ export async function startRouter(config: Config): Promise<RunningRouter> {
   const metrics = routerMetrics(registry);
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   await redis.connect();
-  const router = new Router({ config, kafka: createKafka(config, log), redis, log, metrics, instanceId: "test" });
+  const router = new Router({ config, kafka: createKafka(config, log), redis, log, metrics, instanceId: "test", topicRefreshMs: config.router.topicRefreshMs });
   await router.start();
   return {
     router,

@@ -42,6 +42,8 @@ const prefix = admin.topicPrefix;
 const t = topics(prefix);
 const routerGroup = `${prefix}.router.routers`;
 const parties = readParties(join(ROOT, "policies/data/parties.json"));
+/** A courier that joins after the router has started. */
+const NEWCOMER = { sto: { kind: "courier", name: "STO Express" } };
 const PARTIES = Object.keys(parties);
 let credDir: string;
 const creds = new Map<string, Credential>();
@@ -117,7 +119,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await router?.stop();
-  await deprovisionDeployment({ config: admin, parties, credentialsDir: credDir, log }).catch(() => undefined);
+  await deprovisionDeployment({ config: admin, parties: { ...parties, ...NEWCOMER }, credentialsDir: credDir, log }).catch(() => undefined);
   await rm(credDir, { recursive: true, force: true });
 });
 
@@ -209,6 +211,21 @@ async function kafkaOfAdminTopics(): Promise<string[]> {
   }
 }
 
+describe("quotas", () => {
+  it("gives every party principal its produce and fetch byte-rate quota (10 MiB/s in, 20 MiB/s out by default)", async () => {
+    const pa = new PlatformaticAdmin({ ...platformaticConnection(admin), retries: 0 });
+    try {
+      for (const party of PARTIES) {
+        const entries = await pa.describeClientQuotas({ components: [{ entityType: "user", matchType: 0, match: `${prefix}.${party}` }] });
+        const values = Object.fromEntries(entries.flatMap((e) => e.values.map((v) => [v.key, v.value])));
+        expect({ party, values }).toEqual({ party, values: { producer_byte_rate: 10_485_760, consumer_byte_rate: 20_971_520 } });
+      }
+    } finally {
+      await pa.close();
+    }
+  });
+});
+
 describe("authentication", () => {
   it("refuses an anonymous client and a wrong password at start, naming the setting", async () => {
     const anonymous = loadConfig({ ...process.env, KAFKA_SASL_MECHANISM: "", KAFKA_SASL_USERNAME: "", KAFKA_SASL_PASSWORD: "" });
@@ -229,7 +246,7 @@ describe("authentication", () => {
 describe("authenticity and the policy plane", () => {
   it("dead-letters an event whose claimed source is not the publishing party; genuine events still flow", async () => {
     await publishPolicy(as("policy"));
-    router = await startRouter(as("router"));
+    router = await startRouter(as("router", { PX_ROUTER_TOPIC_REFRESH_MS: "1000" }));
     const zto = as("zto");
     const pub = await PartyPublisher.connect({ config: zto });
     expect(pub.party).toBe("zto");
@@ -253,6 +270,17 @@ describe("authenticity and the policy plane", () => {
       expect(sources).not.toContain("iso-spoofed");
       if (party === "taobao") expect(sources).toContain(genuine.eventId);
     }
+  });
+
+  it("routes a party provisioned after the router started, without a restart", async () => {
+    expect(router).toBeDefined();
+    const r = await provisionDeployment({ config: admin, parties: { ...parties, ...NEWCOMER }, credentialsDir: credDir, log });
+    for (const c of r.credentials) creds.set(c.principal, c);
+    const pub = await PartyPublisher.connect({ config: as("sto") });
+    await pub.tracking({ ...T2, courier: "sto", platform: "taobao", eventId: "iso-newcomer" });
+    await pub.disconnect();
+    const topic = t.ingress("sto", "TrackingEvent");
+    await until("the router to consume the newcomer's ingress topic", async () => ((await router!.metrics.consumed.get()).values.find((v) => v.labels.topic === topic)?.value ?? 0) >= 1 || undefined, 60_000);
   });
 
   it("refuses a bundle written with a stolen policy-service credential but not signed by the service", async () => {
