@@ -250,3 +250,16 @@ describe("loadConfig: every bad value names its setting and the fix", () => {
     expectRejected({ PX_QUOTA_WARN_RATIO: "1.5" }, "PX_QUOTA_WARN_RATIO", /0\.8/);
   });
 });
+
+describe("classifyConnectError", () => {
+  const config = loadConfig({ PX_STATE_DIR: "/nonexistent/px-state", KAFKA_SASL_MECHANISM: "scram-sha-512", KAFKA_SASL_USERNAME: "px.zto", KAFKA_SASL_PASSWORD: "x" });
+  it("names the CA file for an untrusted certificate, the password for refused credentials, and waits on anything else", async () => {
+    const { classifyConnectError } = await import("./kafka.js");
+    const tls = Object.assign(new Error("unable to verify the first certificate"), { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" });
+    expect(classifyConnectError({ name: "KafkaJSConnectionError", message: "Connection error", originalError: tls }, config)?.setting).toBe("KAFKA_SSL_CA_FILE");
+    expect(classifyConnectError({ name: "KafkaJSSASLAuthenticationError", message: "SASL SCRAM SHA512 authentication failed" }, config)?.setting).toBe("KAFKA_SASL_PASSWORD");
+    expect(classifyConnectError({ name: "KafkaJSConnectionError", message: "connect ECONNREFUSED 127.0.0.1:39092" }, config)).toBeUndefined();
+    const anonymous = loadConfig({ PX_STATE_DIR: "/nonexistent/px-state" });
+    expect(classifyConnectError({ name: "KafkaJSConnectionClosedError", message: "Closed connection" }, anonymous)?.setting).toBe("KAFKA_SASL_MECHANISM");
+  });
+});

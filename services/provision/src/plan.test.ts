@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { provisionPlan, type AclRule } from "./plan.js";
+import { ProvisionError } from "./errors.js";
+
+const parties = {
+  taobao: { kind: "marketplace" },
+  zto: { kind: "courier" },
+  "hive-box": { kind: "locker", quota: { produceBytesPerSec: 2048, fetchBytesPerSec: 4096 } },
+};
+const plan = provisionPlan({ prefix: "px", parties, ledgerTransactionalId: "px.ledger-writer" });
+const rulesOf = (principal: string): string[] =>
+  plan.acls.filter((r) => r.principal === principal).map((r: AclRule) => `${r.operation} ${r.resourceType} ${r.patternType} ${r.name}`).sort();
+
+describe("provisionPlan", () => {
+  it("gives a courier exactly: write its tracking ingress topic, read its delivery topic, its own groups and transactional ids", () => {
+    expect(rulesOf("px.zto")).toEqual(
+      [
+        "describe topic literal px.raw.zto.tracking",
+        "write topic literal px.raw.zto.tracking",
+        "describe topic literal px.deliver.zto",
+        "read topic literal px.deliver.zto",
+        "describe group prefixed px.zto.",
+        "read group prefixed px.zto.",
+        "describe transactional-id prefixed px.zto.",
+        "write transactional-id prefixed px.zto.",
+      ].sort(),
+    );
+  });
+
+  it("publishes by kind: a marketplace writes orders, a locker operator locker events", () => {
+    expect(rulesOf("px.taobao")).toContain("write topic literal px.raw.taobao.orders");
+    expect(rulesOf("px.hive-box")).toContain("write topic literal px.raw.hive-box.locker");
+    expect(rulesOf("px.taobao").filter((r) => r.startsWith("write topic"))).toEqual(["write topic literal px.raw.taobao.orders"]);
+  });
+
+  it("never names another party in a party's rights", () => {
+    for (const me of Object.keys(parties)) {
+      for (const other of Object.keys(parties).filter((p) => p !== me)) {
+        expect(rulesOf(`px.${me}`).filter((r) => r.includes(`.${other}`))).toEqual([]);
+      }
+    }
+  });
+
+  it("gives the router read on ingress and policy, write on deliveries, dead letters and counts, and nothing on the ledger", () => {
+    const r = rulesOf("px.router");
+    expect(r).toEqual(
+      expect.arrayContaining([
+        "read topic prefixed px.raw.",
+        "read topic literal px.policy",
+        "write topic prefixed px.deliver.",
+        "write topic literal px.deadletter",
+        "write topic literal px.ledger.counts",
+        "write transactional-id prefixed px.router.",
+        "read group prefixed px.router.",
+      ]),
+    );
+    expect(r.filter((x) => x.startsWith("write") && (x.endsWith(" px.policy") || x.endsWith(" px.ledger")))).toEqual([]);
+  });
+
+  it("lets the regulator only read the ledger and the dead letters", () => {
+    expect(rulesOf("px.regulator").filter((r) => r.includes(" topic "))).toEqual(
+      ["describe topic literal px.deadletter", "describe topic literal px.ledger", "describe-configs topic literal px.ledger", "read topic literal px.deadletter", "read topic literal px.ledger"].sort(),
+    );
+  });
+
+  it("sizes quotas from the parties file, 10 MiB/s in and 20 MiB/s out by default", () => {
+    expect(plan.quotas).toEqual(
+      expect.arrayContaining([
+        { principal: "px.zto", producerByteRate: 10 * 1024 * 1024, consumerByteRate: 20 * 1024 * 1024 },
+        { principal: "px.hive-box", producerByteRate: 2048, consumerByteRate: 4096 },
+      ]),
+    );
+  });
+
+  it("creates every party's ingress and delivery topic and the exchange's own", () => {
+    const names = plan.topics.map((t) => t.topic).sort();
+    expect(names).toEqual(
+      ["px.raw.taobao.orders", "px.raw.zto.tracking", "px.raw.hive-box.locker", "px.deliver.taobao", "px.deliver.zto", "px.deliver.hive-box", "px.deadletter", "px.policy", "px.policy.versions", "px.policy.proposals", "px.ledger", "px.ledger.counts"].sort(),
+    );
+  });
+
+  it("refuses a party file with bad ids, reserved ids, unknown kinds or tiny quotas, listing every problem", () => {
+    try {
+      provisionPlan({ prefix: "px", parties: { "Bad.Id": { kind: "courier" }, router: { kind: "courier" }, x: { kind: "airline" }, y: { kind: "courier", quota: { produceBytesPerSec: 10 } } }, ledgerTransactionalId: "l" });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ProvisionError);
+      expect((err as ProvisionError).problems).toHaveLength(4);
+    }
+  });
+});
