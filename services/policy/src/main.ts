@@ -1,5 +1,5 @@
 /** Policy service entry point: validates configuration, serves the API, publishes and schedules policies. */
-import { ConfigError, createLogger, loadConfig, type Config } from "../../shared/src/index.js";
+import { ConfigError, createLogger, loadConfig, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
 import { startPolicyService } from "./start.js";
 import { Users } from "./users.js";
 
@@ -17,6 +17,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger("policy", config.logLevel);
+  try {
+    await verifyKafkaAccess(config, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`policy service: invalid configuration: ${err.message}`);
+      process.exit(78);
+    }
+    throw err;
+  }
   const running = await startPolicyService(config, log, { users });
   const port = (running.server.address() as { port: number }).port;
   const version = running.service.currentVersion();

@@ -28,7 +28,13 @@ async function main(): Promise<void> {
     log.fatal({ err, setting: "REDIS_URL" }, `cannot reach Redis at REDIS_URL=${config.redisUrl}; start it (npm run stack -- up) or fix REDIS_URL`);
     process.exit(1);
   }
-  await verifyKafkaAccess(config, log);
+  try {
+    await verifyKafkaAccess(config, log);
+  } catch (err) {
+    // A wrong password or an untrusted certificate: stop at once, naming the setting (never a retry loop).
+    log.fatal({ err: { message: (err as Error).message }, setting: (err as { setting?: string }).setting }, (err as Error).message);
+    process.exit(err instanceof ConfigError ? 78 : 1);
+  }
   const router = new Router({ config, kafka: createKafka(config, log), redis, log, metrics, instanceId, topicRefreshMs: config.router.topicRefreshMs });
   let stopping = false;
   const stop = async (signal: string) => {
