@@ -343,6 +343,29 @@ wait_healthy() {
   done
 }
 
+# The INTERNAL listener of node 1 with that node's certificate: a super user by mutual TLS, for the stack's own tools.
+internal_client_properties() {
+  local f="$CRED_DIR/internal.client.properties"
+  (umask 077; printf 'security.protocol=SSL\nssl.keystore.type=PEM\nssl.keystore.location=%s\nssl.truststore.type=PEM\nssl.truststore.location=%s\n' "$TLS_DIR/node-1.pem" "$TLS_DIR/ca.crt" >"$f")
+  echo "$f"
+}
+
+# Writes the admin's and every provisioned principal's SCRAM credential again (see ScramRestore.java for why).
+scram_restore() {
+  local out="$PX_STATE_DIR/logs/kafka-scram.log" f
+  {
+    printf 'admin\t%s\n' "$(admin_password)"
+    for f in "$CRED_DIR"/*.env; do
+      [ -f "$f" ] || continue
+      # shellcheck disable=SC1090
+      (. "$f"; [ -n "${KAFKA_SASL_USERNAME:-}" ] && printf '%s\t%s\n' "$KAFKA_SASL_USERNAME" "$KAFKA_SASL_PASSWORD")
+    done
+  } | java -Dlog4j.configuration="file:$PX_STATE_DIR/kafka/log4j-client.properties" -cp "$KAFKA_LIBS/*" \
+      "$HERE/ScramRestore.java" "127.0.0.1:$PX_KAFKA_INTERNAL_PORT" "$(internal_client_properties)" >"$out" 2>&1 \
+    || { tail -5 "$out" >&2; die "kafka: could not write the SCRAM credentials (log: $out)"; }
+  log "$(tail -1 "$out")"
+}
+
 kafka_ready() {
   local out="$PX_STATE_DIR/logs/kafka-ready.log"
   if ! java -Dlog4j.configuration="file:$PX_STATE_DIR/kafka/log4j-client.properties" -cp "$KAFKA_LIBS/*" \
@@ -372,7 +395,7 @@ cmd_up() {
   for c in "${COMPONENTS[@]}"; do wait_healthy "$c"; done
   # A broker that was just started is "healthy" (listening, started) before it can serve a new topic: wait
   # until a topic can be created, written and read, so that whatever runs next can use Kafka at once.
-  if [ $kafka_started = 1 ]; then kafka_ready; fi
+  if [ $kafka_started = 1 ]; then scram_restore; kafka_ready; fi
   if [ ${#started[@]} -eq 0 ]; then log "already running and healthy; nothing to do"; else log "started: ${started[*]}"; fi
   cmd_status
 }

@@ -224,7 +224,7 @@ async function ensureRegistryUsers(config: Config, credentials: readonly Credent
 }
 
 /**
- * Removes a deployment's identities: their ACLs, SCRAM credentials, registry users and credential files (test runs
+ * Removes a deployment's identities: their ACLs, SCRAM credentials, client quotas, registry users and credential files (test runs
  * and demo runs clean up after themselves). Topics are deleted separately (deleteTopicsWithPrefix).
  */
 export async function deprovision(plan: Pick<ProvisionPlan, "identities">, config: Config, kafka: Kafka): Promise<void> {
@@ -247,6 +247,11 @@ export async function deprovision(plan: Pick<ProvisionPlan, "identities">, confi
   }
   await withConnection(config, async (conn) => {
     await alterUserScramCredentialsV0.api.async(conn, plan.identities.map((i) => ({ name: i.principal, mechanism: SCRAM_SHA_512 })), []).catch(() => undefined);
+    const removals = plan.identities.map((i) => ({
+      entities: [{ entityType: "user" as const, entityName: i.principal }],
+      ops: [{ key: "producer_byte_rate" as const, remove: true as const }, { key: "consumer_byte_rate" as const, remove: true as const }],
+    }));
+    await alterClientQuotasV1.api.async(conn, removals, false).catch(() => undefined);
   });
   const http = new RegistryHttp(config);
   const listed = await http.request<RegistryUser[] | { users?: RegistryUser[] }>("GET", "/admin/users").catch(() => undefined);
