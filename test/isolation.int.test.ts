@@ -34,7 +34,7 @@ import { PartyPublisher, prepareEvent } from "../services/sdk/src/index.js";
 import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "../services/provision/src/index.js";
 import { T2 } from "./fixtures.js";
 import { policyWasm, publishPolicy, readAll, startRouter, type RunningRouter } from "./harness.js";
-import { ROOT, testConfig, until } from "./helpers.js";
+import { ROOT, run, testConfig, until } from "./helpers.js";
 
 const log = createLogger("test", "silent");
 const admin = testConfig("iso");
@@ -236,6 +236,11 @@ describe("authentication", () => {
     expect((e1 as ConfigError).setting).toBe("KAFKA_SASL_MECHANISM");
     expect(e2).toBeInstanceOf(ConfigError);
     expect((e2 as ConfigError).setting).toBe("KAFKA_SASL_PASSWORD");
+    // A CA that did not sign the brokers' certificates: refused at once, naming the CA setting.
+    const untrusted = as("zto", { KAFKA_SSL_CA_FILE: "/etc/ssl/certs/ca-certificates.crt" });
+    const e3 = await verifyKafkaAccess(untrusted, log, 10_000).catch((e: unknown) => e);
+    expect(e3).toBeInstanceOf(ConfigError);
+    expect((e3 as ConfigError).setting).toBe("KAFKA_SSL_CA_FILE");
     // And the broker really refuses them: an anonymous client cannot even list topics.
     const a = createKafka(anonymous, log).admin();
     await expect(a.connect().then(() => a.listTopics())).rejects.toThrow();
@@ -281,6 +286,18 @@ describe("authenticity and the policy plane", () => {
     await pub.disconnect();
     const topic = t.ingress("sto", "TrackingEvent");
     await until("the router to consume the newcomer's ingress topic", async () => ((await router!.metrics.consumed.get()).values.find((v) => v.labels.topic === topic)?.value ?? 0) >= 1 || undefined, 60_000);
+  });
+
+  it("holds for a party on Confluent's own client too (confluent-kafka over SASL_SSL): its feed reads, another's is refused", async () => {
+    const me = as("taobao");
+    const { stdout } = await run("python3", [join(ROOT, "test/interop/confluent_party.py"), t.deliver("taobao"), t.deliver("zto"), `${prefix}.taobao.confluent`], {
+      env: { ...process.env, KAFKA_BROKERS: me.kafka.brokers.join(","), KAFKA_SASL_USERNAME: me.kafka.sasl!.username, KAFKA_SASL_PASSWORD: me.kafka.sasl!.password, KAFKA_SSL_CA_FILE: me.kafka.caFile! },
+      timeout: 90_000,
+    });
+    const out = JSON.parse(stdout.trim().split("\n").pop()!) as { own: string[]; other: string };
+    expect(out.own).toContain("iso-genuine");
+    expect(out.own).not.toContain("iso-spoofed");
+    expect(out.other).toBe("TOPIC_AUTHORIZATION_FAILED");
   });
 
   it("refuses a bundle written with a stolen policy-service credential but not signed by the service", async () => {
