@@ -366,6 +366,24 @@ scram_restore() {
   log "$(tail -1 "$out")"
 }
 
+# The registry keeps its users in memory: after it (re)starts, create every provisioned principal's user again
+# (role readonly, password from the credentials directory). Schemas are not restored (the registry's storage is
+# in memory); provisioning registers them again.
+registry_users_restore() {
+  local f n=0 auth
+  auth="admin:$(registry_admin_password)"
+  for f in "$CRED_DIR"/*.env; do
+    [ -f "$f" ] || continue
+    # shellcheck disable=SC1090
+    if (. "$f"; [ -n "${SCHEMA_REGISTRY_USERNAME:-}" ] || exit 1
+        body=$(printf '{"username":"%s","password":"%s","role":"readonly","enabled":true}' "$SCHEMA_REGISTRY_USERNAME" "$SCHEMA_REGISTRY_PASSWORD")
+        curl -fsS -m 10 -u "$auth" -H 'content-type: application/json' -X POST "http://127.0.0.1:$PX_REGISTRY_PORT/admin/users" -d "$body" >/dev/null 2>&1); then
+      n=$((n + 1))
+    fi
+  done
+  log "registry: $n provisioned users created again"
+}
+
 kafka_ready() {
   local out="$PX_STATE_DIR/logs/kafka-ready.log"
   if ! java -Dlog4j.configuration="file:$PX_STATE_DIR/kafka/log4j-client.properties" -cp "$KAFKA_LIBS/*" \
@@ -396,6 +414,7 @@ cmd_up() {
   # A broker that was just started is "healthy" (listening, started) before it can serve a new topic: wait
   # until a topic can be created, written and read, so that whatever runs next can use Kafka at once.
   if [ $kafka_started = 1 ]; then scram_restore; kafka_ready; fi
+  if [[ " ${started[*]} " == *" registry "* ]]; then registry_users_restore; fi
   if [ ${#started[@]} -eq 0 ]; then log "already running and healthy; nothing to do"; else log "started: ${started[*]}"; fi
   cmd_status
 }
