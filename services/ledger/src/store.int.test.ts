@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigResourceTypes } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { createKafka, createLogger, idempotentProducer, loadSigner, loadVerifier, type Config } from "../../shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, idempotentProducer, loadSigner, loadVerifier, type Config } from "../../shared/src/index.js";
 import { testConfig } from "../../../test/helpers.js";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft } from "./entry.js";
@@ -166,7 +166,7 @@ describe("LedgerStore on Kafka", () => {
     const c = cfg("ledgerparts");
     const admin = createKafka(c, log).admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: ledgerTopic(c.topicPrefix), numPartitions: 3 }] });
+    await ensureTopics(admin, c, [{ topic: ledgerTopic(c.topicPrefix), partitions: 3 }]);
     await admin.disconnect();
     await expect(openStore(c)).rejects.toThrow(LedgerTopicError);
     await expect(openStore(c)).rejects.toThrow(/has 3 partitions/);

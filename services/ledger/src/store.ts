@@ -62,7 +62,7 @@ async function ensureLedgerTopic(admin: Admin, config: Config, topic: string): P
   if (!(await whenReady("list topics", () => admin.listTopics())).includes(topic)) {
     try {
       await whenReady("create the ledger topic", () => admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: [
           {
             topic,

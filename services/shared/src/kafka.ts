@@ -143,7 +143,9 @@ export async function ensureTopics(admin: Admin, config: Config, specs: readonly
     });
   if (missing.length > 0) {
     try {
-      await whenReady("create topics", () => admin.createTopics({ topics: missing, waitForLeaders: true }));
+      // Not kafkajs's waitForLeaders: on several brokers its metadata poll fails on UNKNOWN_TOPIC_OR_PARTITION
+      // while the new topic propagates; waitForTopics below waits that out.
+      await whenReady("create topics", () => admin.createTopics({ topics: missing, waitForLeaders: false }));
     } catch (err) {
       // Another process may have created them between list and create; anything else is real.
       const after = new Set(await whenReady("list topics", () => admin.listTopics()));
