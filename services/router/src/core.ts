@@ -6,6 +6,7 @@
  * party may write, carry an event of the topic's type, and name the topic's party as its source; anything else
  * is dead-lettered (unknown_topic, type_mismatch, spoofed_source) and delivered to no one.
  */
+import { createHash } from "node:crypto";
 import avro from "avsc";
 import { HEADERS, PolicyError, RejectedRecordError, SOURCE_FIELD, sourceOf, topics, type EventType, type FieldInfo, type Ingress, type RejectReason, type SchemaInfo, type Topics } from "../../shared/src/index.js";
 import type { OutRecord, RawRecord, RecordHeaders } from "./records.js";
@@ -91,6 +92,11 @@ export interface BatchResult {
 
 export interface CoreSettings extends TransformSettings {
   readonly maxRecordBytes: number;
+  /**
+   * Largest dead-letter record (key + value + headers); a bigger copy keeps a bounded prefix of the value and a
+   * reference to the original, so that a dead letter always fits the broker's limit. Default 1,000,000.
+   */
+  readonly maxDeadLetterBytes?: number;
   /** The deployment's topic prefix: records are accepted only from its ingress topics. */
   readonly topicPrefix: string;
 }
@@ -158,7 +164,7 @@ export class RouterCore {
       } catch (err) {
         const rej = err instanceof RejectedRecordError ? err : err instanceof PolicyError ? new RejectedRecordError("policy_error", err.message, { cause: err }) : undefined;
         if (!rej) throw err;
-        out.deadLetters.push({ record: deadLetter(r, rej, policy.version), reason: rej.reason });
+        out.deadLetters.push({ record: deadLetter(r, rej, policy.version, this.settings.maxDeadLetterBytes ?? DEFAULT_MAX_DEAD_LETTER_BYTES), reason: rej.reason });
       }
     }
     return out;
@@ -524,16 +530,47 @@ function routingAttrs(type: EventType, ev: Record<string, unknown>): string {
   return source;
 }
 
-function deadLetter(r: RawRecord, err: RejectedRecordError, policyVersion: string): OutRecord {
-  return {
-    key: r.key,
-    value: r.value ?? Buffer.alloc(0),
-    headers: {
-      ...(r.headers ?? EMPTY_HEADERS),
-      [HEADERS.rejectReason]: err.reason,
-      [HEADERS.rejectDetail]: err.message.slice(0, 1000),
-      [HEADERS.origin]: `${r.topic}/${r.partition}/${r.offset}`,
-      [HEADERS.policyVersion]: policyVersion,
-    },
-  };
+export const DEFAULT_MAX_DEAD_LETTER_BYTES = 1_000_000;
+
+/** Bytes a record takes (key, value, header names and values), the part the broker's size limit counts. */
+export function recordBytes(r: Pick<OutRecord, "key" | "value" | "headers">): number {
+  let n = (r.key === null ? 0 : typeof r.key === "string" ? Buffer.byteLength(r.key) : r.key.length) + r.value.length;
+  const size = (v: Buffer | string): number => (typeof v === "string" ? Buffer.byteLength(v) : v.length);
+  for (const [k, v] of Object.entries(r.headers ?? EMPTY_HEADERS)) {
+    n += Buffer.byteLength(k);
+    if (v !== undefined) n += Array.isArray(v) ? v.reduce((m, x) => m + size(x), 0) : size(v);
+  }
+  return n;
 }
+
+/**
+ * The dead-letter copy of a rejected record: the original with the reason, detail, origin and policy version in
+ * headers. When that copy would exceed `maxBytes` (a record just under the broker's limit plus our headers would
+ * not fit, and a dead letter that cannot be written stops the partition for good), the original's headers are
+ * dropped and its value cut to what fits; `px-dl-truncated` gives the original length, `px-dl-sha256` its
+ * digest, and `px-origin` where the whole record still is.
+ */
+export function deadLetter(r: RawRecord, err: RejectedRecordError, policyVersion: string, maxBytes = DEFAULT_MAX_DEAD_LETTER_BYTES): OutRecord {
+  const value = r.value ?? Buffer.alloc(0);
+  const ours: RecordHeaders = {
+    [HEADERS.rejectReason]: err.reason,
+    [HEADERS.rejectDetail]: err.message.slice(0, 1000),
+    [HEADERS.origin]: `${r.topic}/${r.partition}/${r.offset}`,
+    [HEADERS.policyVersion]: policyVersion,
+  };
+  const whole: OutRecord = { key: r.key, value, headers: { ...(r.headers ?? EMPTY_HEADERS), ...ours } };
+  if (recordBytes(whole) <= maxBytes) return whole;
+  const headers: RecordHeaders = {
+    ...ours,
+    [DEAD_LETTER_TRUNCATED]: String(value.length),
+    [DEAD_LETTER_SHA256]: createHash("sha256").update(value).digest("hex"),
+  };
+  const key = r.key !== null && (typeof r.key === "string" ? Buffer.byteLength(r.key) : r.key.length) <= 1024 ? r.key : null;
+  const room = Math.max(0, maxBytes - recordBytes({ key, value: Buffer.alloc(0), headers }));
+  return { key, value: value.subarray(0, Math.min(value.length, room)), headers };
+}
+
+/** Header of a dead letter whose value was cut: the original value's length in bytes. */
+export const DEAD_LETTER_TRUNCATED = "px-dl-truncated";
+/** Header of a cut dead letter: SHA-256 (hex) of the original value. */
+export const DEAD_LETTER_SHA256 = "px-dl-sha256";

@@ -71,6 +71,7 @@ export class Router {
       masks: d.config.masks,
       tokenKey: d.config.router.tokenKey,
       maxRecordBytes: d.config.router.maxRecordBytes,
+      maxDeadLetterBytes: d.config.router.maxDeadLetterBytes,
       topicPrefix: d.config.topicPrefix,
     });
     this.quota = new QuotaTracker(d.redis, d.config.topicPrefix, d.log, d.config.router.quotaWarnRatio, {

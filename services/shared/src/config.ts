@@ -38,6 +38,8 @@ export interface Config {
   readonly router: {
     readonly groupId: string;
     readonly maxRecordBytes: number;
+    /** Largest dead-letter record; bigger copies keep a bounded prefix and a reference (must fit the broker's limit). */
+    readonly maxDeadLetterBytes: number;
     readonly policyEvalTimeoutMs: number;
     readonly tokenKey: string;
     readonly quotaWarnRatio: number;
@@ -189,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
       // Under the router principal's own name (`<prefix>.router.`), where its ACLs allow groups and transactional ids.
       groupId: str(env, "PX_ROUTER_GROUP", `${topicPrefix(env)}.router.routers`),
       maxRecordBytes: int(env, "PX_MAX_RECORD_BYTES", 1_048_576, 256, 64 * 1_048_576),
+      maxDeadLetterBytes: int(env, "PX_MAX_DEADLETTER_BYTES", 1_000_000, 4096, 64 * 1_048_576),
       policyEvalTimeoutMs: int(env, "PX_POLICY_EVAL_TIMEOUT_MS", 50, 1, 60_000),
       tokenKey,
       quotaWarnRatio: ratio(env, "PX_QUOTA_WARN_RATIO", 0.8),
