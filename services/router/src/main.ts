@@ -20,7 +20,6 @@ async function main(): Promise<void> {
   const log = createLogger("router", config.logLevel).child({ instance: instanceId });
   const registry = createMetricsRegistry("router");
   const metrics = routerMetrics(registry);
-  const server = config.metricsPort > 0 ? await serveMetrics(registry, config.metricsPort) : undefined;
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
   try {
     await redis.connect();
@@ -36,6 +35,13 @@ async function main(): Promise<void> {
     process.exit(err instanceof ConfigError ? 78 : 1);
   }
   const router = new Router({ config, kafka: createKafka(config, log), redis, log, metrics, instanceId, topicRefreshMs: config.router.topicRefreshMs });
+  // /healthz says whether this router routes (503 until it does, and after its consumer stopped for good).
+  const server = config.metricsPort > 0 ? await serveMetrics(registry, config.metricsPort, "127.0.0.1", () => router.health()) : undefined;
+  router.onFatal((err) => {
+    // Alive but routing nothing helps no one: exit non-zero so that a supervisor restarts the router.
+    log.fatal({ err: { message: err.message, name: err.name } }, "router cannot route any more (its consumer stopped for good); exiting so that it is restarted");
+    process.exit(1);
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -16,6 +16,7 @@ export function routerMetrics(registry: Registry) {
     policyVersion: new Gauge({ name: "px_router_policy_info", help: "Policy version in force (value 1)", labelNames: ["version"], registers: reg }),
     policyReloads: new Counter({ name: "px_router_policy_reloads_total", help: "Policy bundles applied or refused", labelNames: ["result"], registers: reg }),
     transactions: new Counter({ name: "px_router_transactions_total", help: "Batch transactions, by outcome (committed / aborted)", labelNames: ["result"], registers: reg }),
+    routing: new Gauge({ name: "px_router_routing", help: "1 while the router consumes and routes; 0 before it can, or after its consumer stopped for good", registers: reg }),
     quotaUsage: new Gauge({ name: "px_router_quota_usage_ratio", help: "Share of today's PII release quota used", labelNames: ["party", "class"], registers: reg }),
   };
 }

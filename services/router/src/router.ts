@@ -103,6 +103,12 @@ export class Router {
     await this.policySource.start();
     await this.waitForPolicy();
 
+    client.onFatal((err) => {
+      this.fatal = err;
+      this.d.metrics.routing.set(0);
+      log.error({ err }, "the consumer stopped for good; this router routes nothing until it is restarted");
+      for (const f of this.fatalListeners) f(err);
+    });
     client.onAssignmentChange(() => {
       // New assignment: every partition's sink is re-opened (fencing zombies) before its next batch.
       this.verified.clear();
@@ -119,7 +125,22 @@ export class Router {
         .catch((err: unknown) => log.warn({ err }, `ingress topics not refreshed; trying again in ${every} ms`))
         .finally(() => (this.refreshing = undefined));
     }, every);
+    if (this.fatal === undefined) this.d.metrics.routing.set(1);
     log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId, kafkaClient: client.name, ingress: this.ingress.size }, "router started");
+  }
+
+  private fatal: Error | undefined;
+  private readonly fatalListeners: ((err: Error) => void)[] = [];
+
+  /** Called when the router can no longer route (its consumer stopped for good): the process should exit. */
+  onFatal(fn: (err: Error) => void): void {
+    this.fatalListeners.push(fn);
+  }
+
+  /** Whether this router is routing, for /healthz: started, a policy in force, its consumer alive. */
+  health(): { ok: boolean; detail: Record<string, unknown> } {
+    const ok = this.client !== undefined && this.active !== undefined && this.fatal === undefined && !this.stopping;
+    return { ok, detail: { routing: ok, policy: this.active?.version ?? null, ingressTopics: this.ingress.size, ...(this.fatal ? { error: this.fatal.message } : {}) } };
   }
 
   /** Lists the topics and starts consuming the ingress topics not consumed yet (all of them the first time). */

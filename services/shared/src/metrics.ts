@@ -9,8 +9,11 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-/** Serves GET /metrics (and /healthz) on the port; port 0 picks a free one. Resolves to the server. */
-export async function serveMetrics(registry: Registry, port: number, host = "127.0.0.1"): Promise<Server> {
+/** What /healthz answers: 200 when ok, 503 otherwise, with the detail as JSON. */
+export type HealthCheck = () => { ok: boolean; detail: Record<string, unknown> };
+
+/** Serves GET /metrics and /healthz on the port; port 0 picks a free one. Resolves to the server. */
+export async function serveMetrics(registry: Registry, port: number, host = "127.0.0.1", health?: HealthCheck): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url === "/metrics") {
       registry
@@ -23,7 +26,8 @@ export async function serveMetrics(registry: Registry, port: number, host = "127
           res.writeHead(500).end(String(err));
         });
     } else if (req.url === "/healthz") {
-      res.writeHead(200).end("ok");
+      const h = health?.() ?? { ok: true, detail: {} };
+      res.writeHead(h.ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ ok: h.ok, ...h.detail }));
     } else {
       res.writeHead(404).end();
     }

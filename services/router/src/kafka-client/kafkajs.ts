@@ -118,6 +118,11 @@ export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKaf
     consumer.on(consumer.events.GROUP_JOIN, () => {
       for (const l of this.listeners) l();
     });
+    // A crash kafkajs does not restart from (a non-retriable error, e.g. an authorization the broker withdrew)
+    // leaves the consumer stopped for good: report it, so that the process says so or exits.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) for (const f of this.fatalListeners) f(e.payload.error);
+    });
     const runConfig: ConsumerRunConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -161,5 +166,10 @@ export class KafkajsRouterKafka extends KafkajsControlPlane implements RouterKaf
 
   async stopConsuming(): Promise<void> {
     await this.consumer?.disconnect();
+  }
+
+  private readonly fatalListeners: ((err: Error) => void)[] = [];
+  onFatal(fn: (err: Error) => void): void {
+    this.fatalListeners.push(fn);
   }
 }

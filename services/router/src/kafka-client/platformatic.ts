@@ -289,6 +289,9 @@ export class PlatformaticRouterKafka extends KafkajsControlPlane implements Rout
     }
   }
 
+  /** The message stream is reopened on every failure (see consume), so nothing here is fatal by itself. */
+  onFatal(_fn: (err: Error) => void): void {}
+
   async stopConsuming(): Promise<void> {
     this.closing = true;
     this.swap?.resolve();

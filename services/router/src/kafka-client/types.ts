@@ -70,6 +70,8 @@ export interface RouterKafka {
   resubscribe(topics: readonly string[]): Promise<void>;
   /** Leaves the group; no handler runs after it resolves. */
   stopConsuming(): Promise<void>;
+  /** `fn` runs when consuming has stopped for good on an error the client will not recover from by itself. */
+  onFatal(fn: (err: Error) => void): void;
   /** Closes the control plane (after stopConsuming; sinks are closed by their owner). */
   close(): Promise<void>;
 }
