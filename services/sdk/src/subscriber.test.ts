@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KafkaMessage } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
-import { HEADERS } from "../../shared/src/index.js";
+import { DependencyError, HEADERS } from "../../shared/src/index.js";
 import { DeliveryDecodeError, decodeDelivery, parseTransformed } from "./subscriber.js";
 import { avroTypeOf } from "./validate.js";
 
@@ -61,6 +61,14 @@ const msg = (value: Buffer | null, headers: KafkaMessage["headers"] = {}): Kafka
   ({ key: Buffer.from("P-1"), value, offset: "12", timestamp: "0", attributes: 0, headers }) as KafkaMessage;
 
 describe("decodeDelivery", () => {
+  it("never skips a record whose schema id the registry does not know: it throws a retriable registry error", async () => {
+    const err = await decodeDelivery(stub, "px.deliver.shopmart", 0, msg(wire(99, Buffer.from([1, 2])))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DependencyError);
+    expect(err).not.toBeInstanceOf(DeliveryDecodeError);
+    expect((err as DependencyError).retriable).toBe(true);
+    expect((err as Error).message).toMatch(/schema id 99 is unknown to the registry.*not skipped/);
+  });
+
   it("decodes the value and the router's headers into a typed delivery", async () => {
     const value = wire(LOCKER_ID, avroTypeOf("LockerEvent").toBuffer(lockerEvent));
     const d = await decodeDelivery(stub, "px.deliver.shopmart", 3, msg(value, {
@@ -78,7 +86,6 @@ describe("decodeDelivery", () => {
     const cases: [KafkaMessage, RegExp][] = [
       [msg(null), /tombstone/],
       [msg(Buffer.from("{\"json\":true}")), /not in Confluent wire format/],
-      [msg(wire(99, Buffer.from([1, 2]))), /schema id 99 cannot be used/],
       [msg(wire(LOCKER_ID, Buffer.from([0xff]))), /decoding with schema id 7 failed/],
     ];
     for (const [m, re] of cases) {

@@ -127,9 +127,14 @@ export async function decodeDelivery(registry: SchemaRegistry, topic: string, pa
     schemaName = (await registry.getSchema(schemaId) as { name?: string }).name;
   } catch (err) {
     const status = (err as { status?: unknown }).status;
-    // An unknown id (404/422) or an unparseable schema will not get better: skip the record. Anything else
-    // (registry down, 5xx, auth) is the registry's problem, not the record's: throw, so the record is retried.
-    if (typeof status === "number" && status !== 404 && status !== 422) {
+    // An id the registry does not know (404) is the registry's gap, not the record's fault: the exchange only
+    // writes registered ids, and a registry restarted without its schemas answers 404 for all of them. Skipping
+    // would lose deliveries, so it is thrown like any registry failure and the record is retried, never skipped.
+    // Only an unparseable schema (422) is the record's problem.
+    if (status === 404) {
+      throw new DependencyError("schema registry", `schema id ${schemaId} is unknown to the registry (was it restarted without its schemas?); the record is not skipped: consuming waits and retries until the registry knows it`, { cause: err });
+    }
+    if (typeof status === "number" && status !== 422) {
       throw new DependencyError("schema registry", `fetching schema ${schemaId} failed: ${(err as Error).message}`, { cause: err });
     }
     throw new DeliveryDecodeError(`schema id ${schemaId} cannot be used: ${(err as Error).message}`, location, { cause: err });
