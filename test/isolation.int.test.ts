@@ -132,7 +132,11 @@ describe("cross-party probing, for every party principal", () => {
       const a = kafka.admin();
       await a.connect();
       try {
-        const listed = (await a.listTopics()).sort();
+        // (Topics just provisioned reach every broker's metadata a moment later: list until the party's own is there.)
+        const listed = (await until("the party's own topics to be listed", async () => {
+          const l = await a.listTopics();
+          return l.includes(t.deliver(party)) ? l : undefined;
+        }, 15_000)).sort();
         // Only its own ingress topic(s) and its delivery topic; no other party's name anywhere.
         expect(listed.every((x) => x === t.deliver(party) || t.parseIngress(x)?.party === party)).toBe(true);
         expect(listed).toContain(t.deliver(party));

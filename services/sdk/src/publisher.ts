@@ -84,6 +84,9 @@ export function resolveParty(party: string | undefined, config: Pick<Config, "to
   return party;
 }
 
+/** How long connect() looks for the party's ingress topics before it refuses (new topics propagate to brokers). */
+const INGRESS_WAIT_MS = 5_000;
+
 export class PartyPublisher {
   private closed = false;
 
@@ -110,10 +113,18 @@ export class PartyPublisher {
     const topics = topicsOf(config.topicPrefix);
 
     const admin = kafka.admin();
-    let existing: Set<string>;
+    let existing = new Set<string>();
+    const own = EVENT_TYPES.map((t) => topics.ingress(party, t));
     try {
       await admin.connect();
-      existing = new Set(await whenReady("list topics", () => admin.listTopics()));
+      // A topic the exchange has just provisioned may not be in every broker's metadata yet: look again for a
+      // few seconds before concluding that the party has no ingress topic.
+      const deadline = Date.now() + INGRESS_WAIT_MS;
+      for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+        existing = new Set(await whenReady("list topics", () => admin.listTopics()));
+        if (own.some((t) => existing.has(t)) || Date.now() + delay > deadline) break;
+        await new Promise((r) => setTimeout(r, delay));
+      }
     } catch (err) {
       if (err instanceof PxError) throw err;
       throw new DependencyError("kafka", `listing the topics failed: ${(err as Error).message}`, { cause: err });
