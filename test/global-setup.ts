@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig, localStackEnv, localStackUp } from "../services/shared/src/index.js";
+import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig, localStackEnv, localStackUp, subscribeWhenReady } from "../services/shared/src/index.js";
 import { TEST_TOPIC_ROOT, testTopicPrefix } from "./helpers.js";
 
 async function warmUp(): Promise<void> {
@@ -28,7 +28,7 @@ async function warmUp(): Promise<void> {
   await producer.disconnect();
   const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.g`, readUncommitted: false, maxWaitTimeInMs: 100 });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
+  await subscribeWhenReady(consumer, { topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("broker warm-up: no record consumed within 60 s")), 60_000);
     void consumer.run({

@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { KafkaMessage } from "kafkajs";
-import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, topics, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
+import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, subscribeWhenReady, topics, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
 import { compileWasm, loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
 import { routerMetrics, Router } from "../services/router/src/index.js";
 import { ROOT, until } from "./helpers.js";
@@ -103,7 +103,7 @@ export async function readAll(config: Config, topicList: readonly string[], opts
   const out: RawDelivery[] = [];
   let last = Date.now();
   await consumer.connect();
-  await consumer.subscribe({ topics: [...topicList], fromBeginning: true });
+  await subscribeWhenReady(consumer, { topics: [...topicList], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
       out.push({ topic, message });

@@ -10,7 +10,7 @@ import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { Redis } from "ioredis";
 import { Counter } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { createKafka, createLogger, createMetricsRegistry, createRegistryClient, ensureTopics, idempotentProducer, serveMetrics } from "../services/shared/src/index.js";
+import { createKafka, createLogger, createMetricsRegistry, createRegistryClient, ensureTopics, idempotentProducer, serveMetrics, subscribeWhenReady } from "../services/shared/src/index.js";
 import { run, stack, testConfig, until } from "./helpers.js";
 
 const config = testConfig("stack");
@@ -31,7 +31,7 @@ describe("kafka (KRaft broker)", () => {
     await producer.disconnect();
     const consumer = kafka.consumer({ groupId: `${config.router.groupId}-smoke` });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await subscribeWhenReady(consumer, { topic, fromBeginning: true });
     const got: string[] = [];
     await consumer.run({ eachMessage: async ({ message }) => void got.push(String(message.value)) });
     await until("two records", () => got.length >= 2 || undefined);
@@ -51,7 +51,7 @@ describe("kafka (KRaft broker)", () => {
     await producer.disconnect();
     const consumer = kafka.consumer({ groupId: `${config.router.groupId}-tx`, readUncommitted: false });
     await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await subscribeWhenReady(consumer, { topic, fromBeginning: true });
     const got: string[] = [];
     await consumer.run({ eachMessage: async ({ message }) => void got.push(String(message.value)) });
     await until("committed record", () => got.includes("committed") || undefined);

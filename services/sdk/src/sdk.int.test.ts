@@ -14,6 +14,7 @@ import {
   ingressTopicsOf,
   loadConfig,
   registerEventSchemas,
+  subscribeWhenReady,
   topics as topicsOf,
   type Config,
   type EventType,
@@ -53,7 +54,7 @@ async function readRaw(topicNames: string[], until: (got: Raw[]) => boolean): Pr
   const got: Raw[] = [];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: topicNames, fromBeginning: true });
+    await subscribeWhenReady(consumer, { topics: topicNames, fromBeginning: true });
     let done!: () => void;
     const finished = new Promise<void>((r) => (done = r));
     const timer = setTimeout(done, 60_000);

@@ -4,7 +4,8 @@
  * openSink() initialises.
  */
 import type { Admin, Consumer, ConsumerRunConfig, Kafka, Message, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
+import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
+import { ensureTopics, idempotentProducer, platformaticConnection, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
 import { sendChunks } from "./chunks.js";
 import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, TopicMessages } from "./types.js";
 
@@ -18,6 +19,14 @@ const SEND_CHUNK = 2000;
  * Admin, committed offsets, the plain producer and assignment listeners: the part of the router's Kafka client
  * that stays on kafkajs whichever client consumes and produces the hot path. Both clients extend it.
  */
+/** Error types (through @platformatic/kafka's nested errors) that say the committed offset is not settled yet. */
+const UNSETTLED = new Set(["UNSTABLE_OFFSET_COMMIT", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR"]);
+function offsetNotSettled(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== "object" || depth > 6) return false;
+  const e = err as { apiId?: unknown; errors?: unknown[]; cause?: unknown };
+  return (typeof e.apiId === "string" && UNSETTLED.has(e.apiId)) || (Array.isArray(e.errors) && e.errors.some((x) => offsetNotSettled(x, depth + 1))) || offsetNotSettled(e.cause, depth + 1);
+}
+
 export abstract class KafkajsControlPlane {
   private admin: Admin | undefined;
   private plain: Producer | undefined;
@@ -48,11 +57,31 @@ export abstract class KafkajsControlPlane {
     await this.plain!.send({ topic, acks: -1, messages: [...messages] });
   }
 
+  /**
+   * The group's committed offset, read with requireStable (KIP-447): while a transaction that commits offsets of
+   * this partition is not yet fully written (its markers still travelling to the replicas of the offsets topic),
+   * the broker answers UNSTABLE_OFFSET_COMMIT instead of the previous offset, and we ask again. kafkajs cannot
+   * ask for stable offsets, and an earlier offset here means routing a committed batch twice; @platformatic/kafka can.
+   */
   async committedOffset(topic: string, partition: number): Promise<bigint> {
-    const res = await this.admin!.fetchOffsets({ groupId: this.config.router.groupId, topics: [topic] });
-    const o = res.find((r) => r.topic === topic)?.partitions.find((x) => x.partition === partition)?.offset ?? "-1";
-    return BigInt(o);
+    this.offsets ??= new PlatformaticAdmin({ ...platformaticConnection(this.config), retries: 0 });
+    const deadline = Date.now() + 60_000;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        const groups = await this.offsets.listConsumerGroupOffsets({
+          groups: [{ groupId: this.config.router.groupId, topics: [{ name: topic, partitionIndexes: [partition] }] }],
+          requireStable: true,
+        });
+        const p = groups.find((g) => g.groupId === this.config.router.groupId)?.topics.find((t) => t.name === topic)?.partitions.find((x) => x.partitionIndex === partition);
+        return p === undefined ? -1n : p.committedOffset;
+      } catch (err) {
+        if (!offsetNotSettled(err) || Date.now() + delay > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
+
+  private offsets: PlatformaticAdmin | undefined;
 
   onAssignmentChange(fn: () => void): void {
     this.listeners.push(fn);
@@ -61,6 +90,7 @@ export abstract class KafkajsControlPlane {
   async close(): Promise<void> {
     await this.plain?.disconnect();
     await this.admin?.disconnect();
+    await this.offsets?.close().catch(() => undefined);
   }
 }
 
