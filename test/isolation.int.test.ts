@@ -18,6 +18,7 @@ import {
   createKafka,
   createLogger,
   createRegistryClient,
+  errorTypes,
   HEADERS,
   keyIdOf,
   loadConfig,
@@ -57,17 +58,6 @@ function as(id: string, extra: Record<string, string> = {}): Config {
 }
 
 const kafkaOf = (config: Config): Kafka => createKafka(config, log);
-
-/** Every error type in a failure: kafkajs's `type`, @platformatic/kafka's `apiId`, through wrapped and aggregated errors. */
-function errorTypes(err: unknown, depth = 0): string[] {
-  if (err === null || typeof err !== "object" || depth > 8) return [];
-  const e = err as { type?: unknown; apiId?: unknown; errors?: unknown[]; originalError?: unknown; cause?: unknown };
-  return [
-    ...[e.type, e.apiId].filter((x): x is string => typeof x === "string"),
-    ...(Array.isArray(e.errors) ? e.errors.flatMap((x) => errorTypes(x, depth + 1)) : []),
-    ...errorTypes(e.originalError ?? e.cause, depth + 1),
-  ];
-}
 
 /** The broker's refusal of a call (an *_AUTHORIZATION_FAILED type), "allowed", or what else went wrong. */
 async function refusal(fn: () => Promise<unknown>): Promise<string> {

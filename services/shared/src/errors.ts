@@ -17,6 +17,20 @@ export function errorChain(err: unknown): unknown[] {
 }
 
 /**
+ * Every error type named in a failure: kafkajs's `type` and @platformatic/kafka's `apiId` (e.g.
+ * "TOPIC_AUTHORIZATION_FAILED"), through wrapped (`originalError`, `cause`) and aggregated (`errors`) errors.
+ */
+export function errorTypes(err: unknown, depth = 0): string[] {
+  if (err === null || typeof err !== "object" || depth > 8) return [];
+  const e = err as { type?: unknown; apiId?: unknown; errors?: unknown[]; originalError?: unknown; cause?: unknown };
+  return [
+    ...[e.type, e.apiId].filter((x): x is string => typeof x === "string"),
+    ...(Array.isArray(e.errors) ? e.errors.flatMap((x) => errorTypes(x, depth + 1)) : []),
+    ...errorTypes(e.originalError ?? e.cause, depth + 1),
+  ];
+}
+
+/**
  * Reasons a record is dead-lettered by the router; also the values of the `reason` metric label. The last three
  * are about authenticity: a record on a topic that is no party's ingress topic, an event of another type than
  * its ingress topic's, and an event whose claimed source (platform / courier / locker) is not the topic's party.

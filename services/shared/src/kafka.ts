@@ -1,5 +1,5 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
-import { Kafka, logLevel, type Admin, type Consumer, type ConsumerSubscribeTopic, type ConsumerSubscribeTopics, type ITopicConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
+import { Kafka, logLevel, type Admin, type Consumer, type ConsumerSubscribeTopic, type ConsumerSubscribeTopics, type ITopicConfig, type KafkaConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { SASLOptions as PlatformaticSasl } from "@platformatic/kafka";
 import type { Config } from "./config.js";
 import { ConfigError, DependencyError, errorChain } from "./errors.js";
@@ -17,12 +17,19 @@ function pinoLogCreator(log: Logger): logCreator {
   };
 }
 
-export function createKafka(config: Config, log: Logger, clientId = config.kafka.clientId): Kafka {
-  return new Kafka({
-    clientId,
+/** Brokers, TLS (with the configured CA) and SASL as kafkajs takes them. */
+function connectionOf(config: Config): Pick<KafkaConfig, "brokers" | "ssl" | "sasl"> {
+  return {
     brokers: [...config.kafka.brokers],
     ssl: config.kafka.ssl ? (config.kafka.ca !== undefined ? { ca: [config.kafka.ca] } : true) : false,
     ...(config.kafka.sasl ? { sasl: { ...config.kafka.sasl } as SASLOptions } : {}),
+  };
+}
+
+export function createKafka(config: Config, log: Logger, clientId = config.kafka.clientId): Kafka {
+  return new Kafka({
+    clientId,
+    ...connectionOf(config),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(log),
     retry: { initialRetryTime: 100, retries: 8 },
@@ -234,9 +241,7 @@ export function classifyConnectError(err: unknown, config: Config): ConfigError 
 export async function verifyKafkaAccess(config: Config, log: Logger, timeoutMs = 60_000): Promise<void> {
   const probe = new Kafka({
     clientId: `${config.kafka.clientId}-probe`,
-    brokers: [...config.kafka.brokers],
-    ssl: config.kafka.ssl ? (config.kafka.ca !== undefined ? { ca: [config.kafka.ca] } : true) : false,
-    ...(config.kafka.sasl ? { sasl: { ...config.kafka.sasl } as SASLOptions } : {}),
+    ...connectionOf(config),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 5_000,
     retry: { retries: 0 },

@@ -5,7 +5,7 @@
  */
 import type { Admin, Consumer, ConsumerRunConfig, Kafka, Message, Producer } from "kafkajs";
 import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
-import { ensureTopics, idempotentProducer, platformaticConnection, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
+import { ensureTopics, errorTypes, idempotentProducer, platformaticConnection, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
 import { sendChunks } from "./chunks.js";
 import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, TopicMessages } from "./types.js";
 
@@ -19,13 +19,9 @@ const SEND_CHUNK = 2000;
  * Admin, committed offsets, the plain producer and assignment listeners: the part of the router's Kafka client
  * that stays on kafkajs whichever client consumes and produces the hot path. Both clients extend it.
  */
-/** Error types (through @platformatic/kafka's nested errors) that say the committed offset is not settled yet. */
+/** Error types that say a committed offset is not settled yet: ask again. */
 const UNSETTLED = new Set(["UNSTABLE_OFFSET_COMMIT", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR"]);
-function offsetNotSettled(err: unknown, depth = 0): boolean {
-  if (err === null || typeof err !== "object" || depth > 6) return false;
-  const e = err as { apiId?: unknown; errors?: unknown[]; cause?: unknown };
-  return (typeof e.apiId === "string" && UNSETTLED.has(e.apiId)) || (Array.isArray(e.errors) && e.errors.some((x) => offsetNotSettled(x, depth + 1))) || offsetNotSettled(e.cause, depth + 1);
-}
+const offsetNotSettled = (err: unknown): boolean => errorTypes(err).some((t) => UNSETTLED.has(t));
 
 export abstract class KafkajsControlPlane {
   private admin: Admin | undefined;
