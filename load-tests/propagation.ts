@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   const variant = (i: number) => {
     const contracts = structuredClone(data.contracts) as Record<string, { notice_days?: number }>;
     contracts[contractId]!.notice_days = 30 + i;
-    return signBundle(makeBundle(wasm, { ...data, contracts }, `prop${i}`), signer);
+    // Straight to the routers, not through the policy service: a release with no ledger entry, in order.
+    return signBundle(makeBundle(wasm, { ...data, contracts }, `prop${i}`), signer, { sequence: i + 1, deployment: config.deploymentId, ledger: { seq: -1, hash: "benchmark" } });
   };
   await publishBundle(kafka, config, variant(0));
   await provisionIngress(config, kafka);

@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { KafkaMessage } from "kafkajs";
-import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, subscribeWhenReady, topics, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
+import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, subscribeWhenReady, topics, type BundleRelease, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
 import { compileWasm, loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
 import { routerMetrics, Router } from "../services/router/src/index.js";
 import { ROOT, until } from "./helpers.js";
@@ -18,8 +18,18 @@ export function policyWasm(config: Config): Promise<Buffer> {
   return wasm;
 }
 
+let lastSequence = 0;
+/**
+ * A release for a bundle a test publishes straight to the routers (not through the policy service, so it
+ * names no ledger entry): the deployment's, with a sequence higher than any this process gave before.
+ */
+export function testRelease(config: Config): BundleRelease {
+  lastSequence = Math.max(lastSequence + 1, Date.now());
+  return { sequence: lastSequence, deployment: config.deploymentId, ledger: { seq: -1, hash: "published by a test, not through the ledger" } };
+}
+
 export async function publishPolicy(config: Config, data?: PolicyData, label = "test"): Promise<PolicyBundle> {
-  const bundle = signBundle(makeBundle(await policyWasm(config), data ?? (await loadPolicyData()), label), loadSigner(config));
+  const bundle = signBundle(makeBundle(await policyWasm(config), data ?? (await loadPolicyData()), label), loadSigner(config), testRelease(config));
   await publishBundle(createKafka(config, createLogger("test", "warn")), config, bundle);
   return bundle;
 }

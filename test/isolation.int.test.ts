@@ -34,7 +34,7 @@ import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-bu
 import { PartyPublisher, prepareEvent } from "../services/sdk/src/index.js";
 import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "../services/provision/src/index.js";
 import { T2 } from "./fixtures.js";
-import { policyWasm, publishPolicy, readAll, startRouter, type RunningRouter } from "./harness.js";
+import { policyWasm, publishPolicy, readAll, startRouter, testRelease, type RunningRouter } from "./harness.js";
 import { ROOT, run, testConfig, until } from "./helpers.js";
 
 const log = createLogger("test", "silent");
@@ -306,10 +306,10 @@ describe("authenticity and the policy plane", () => {
     const foreign: Signer = { keyId: keyIdOf(publicKey), sign: (d) => sign(null, Buffer.from(d), privateKey).toString("base64") };
     const refused = async () => (await router!.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0;
     const refusedBefore = await refused();
-    await publishBundle(kafkaOf(stolen), stolen, signBundle(forged, foreign));
+    await publishBundle(kafkaOf(stolen), stolen, signBundle(forged, foreign, testRelease(stolen)));
     await until("the forged bundle to be refused", async () => (await refused()) >= refusedBefore + 1 || undefined, 30_000);
     expect(router!.router.policyVersion).toBe(before);
     // And a party cannot write the policy topic at all (refused by the broker).
-    expect(await refusal(() => publishBundle(kafkaOf(as("zto")), as("zto"), signBundle(forged, foreign)))).toBe("TOPIC_AUTHORIZATION_FAILED");
+    expect(await refusal(() => publishBundle(kafkaOf(as("zto")), as("zto"), signBundle(forged, foreign, testRelease(stolen))))).toBe("TOPIC_AUTHORIZATION_FAILED");
   });
 });

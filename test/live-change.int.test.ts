@@ -8,7 +8,7 @@ import { DeliverySubscriber, PartyPublisher, type ParcelEventInput } from "../se
 import { loadSigner, signBundle, createKafka, createLogger, type PolicyBundle } from "../services/shared/src/index.js";
 import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
 import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking, LANES, lifecycle, checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "../services/demo/src/index.js";
-import { policyWasm, startRouter, type RunningRouter } from "./harness.js";
+import { policyWasm, startRouter, testRelease, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";
 
 const config = testConfig("live", { PX_ROUTER_PARTITIONS_CONCURRENTLY: "2" });
@@ -26,7 +26,7 @@ describe("policy changes under load", () => {
     const c = d1.contracts as Record<string, any>;
     const d2 = { ...d1, contracts: { ...c, "hive-box--taobao": hiveBoxNarrowsTaobao(c["hive-box--taobao"]) } };
     const d3 = { ...d2, contracts: { ...d2.contracts, "sf-express--taobao": sfWithdrawsTaobaoTracking(c["sf-express--taobao"]) } };
-    const bundles: PolicyBundle[] = [d1, d2, d3].map((d, i) => signBundle(makeBundle(wasm, d, `live${i + 1}`), signer));
+    const bundles: PolicyBundle[] = [d1, d2, d3].map((d, i) => signBundle(makeBundle(wasm, d, `live${i + 1}`), signer, testRelease(config)));
     const kafka = createKafka(config, createLogger("test", "warn"));
     await publishBundle(kafka, config, bundles[0]!);
     routers.push(await startRouter(config), await startRouter(config));

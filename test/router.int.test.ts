@@ -14,7 +14,7 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { createKafka, createLogger, createRegistryClient, HEADERS, idempotentProducer, keyIdOf, loadSigner, schemaJson, signBundle, topics, type PolicyBundle, type Signer } from "../services/shared/src/index.js";
 import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
 import { EXPECTED, L1, L2, O1, T1, T2, T3 } from "./fixtures.js";
-import { deliverTopics, publishPolicy, readAll, startRouter, type RunningRouter } from "./harness.js";
+import { deliverTopics, publishPolicy, readAll, startRouter, testRelease, type RunningRouter } from "./harness.js";
 import { run, testConfig, until } from "./helpers.js";
 
 const PARTIES = ["taobao", "jd", "sf-express", "zto", "hive-box"];
@@ -133,7 +133,7 @@ describe("policy errors fail closed; new policies apply live", () => {
       await rm(dir, { recursive: true, force: true });
     }
     const data = await loadPolicyData();
-    const bad = signBundle(makeBundle(badWasm, data, "broken"), loadSigner(config));
+    const bad = signBundle(makeBundle(badWasm, data, "broken"), loadSigner(config), testRelease(config));
     const applied: string[] = [];
     router.router.onPolicyApplied((v) => applied.push(v));
     await publishBundle(createKafka(config, log), config, bad);
@@ -173,7 +173,7 @@ describe("only bundles signed by the policy service take effect", () => {
     const foreign: Signer = { keyId: keyIdOf(publicKey), sign: (d) => sign(null, Buffer.from(d), privateKey).toString("base64") };
     const refusedBefore = (await router.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0;
     await publishBundle(createKafka(config, log), config, forged);
-    await publishBundle(createKafka(config, log), config, signBundle(forged, foreign));
+    await publishBundle(createKafka(config, log), config, signBundle(forged, foreign, testRelease(config)));
     await until("both bundles to be refused", async () => ((await router.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0) >= refusedBefore + 2 || undefined);
     expect(router.router.policyVersion).toBe(before);
   });

@@ -2,20 +2,20 @@
  * Policy build CLI.
  *   test      run `opa test` with coverage; fails under the coverage floor (PX_POLICY_MIN_COVERAGE, 90)
  *   build     compile and write the bundle to PX_POLICY_DIR
- *   publish   compile and publish the bundle to the policy topic (routers reload it live)
+ *
+ * There is no `publish`: a bundle reaches the routers only through the policy service (propose → approve →
+ * ledger entry → signed release), never straight from a build.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createKafka, createLogger, loadConfig, loadSigner, PxError, serializeBundle, signBundle } from "../../shared/src/index.js";
+import { loadConfig, PxError, serializeBundle } from "../../shared/src/index.js";
 import { buildBundle } from "./build.js";
 import { testPolicies } from "./opa-test.js";
-import { publishBundle } from "./publish.js";
 
 const MIN_COVERAGE = 90;
 
 async function main(cmd: string | undefined): Promise<number> {
   const config = loadConfig();
-  const log = createLogger("policy-build", config.logLevel);
   switch (cmd) {
     case "test": {
       const r = await testPolicies(config.opaBin);
@@ -35,14 +35,8 @@ async function main(cmd: string | undefined): Promise<number> {
       console.log(`built ${b.version} -> ${join(config.policyDir, "bundle.json")}`);
       return 0;
     }
-    case "publish": {
-      const b = signBundle(await buildBundle(config.opaBin), loadSigner(config));
-      await publishBundle(createKafka(config, log), config, b);
-      console.log(`published ${b.version}`);
-      return 0;
-    }
     default:
-      console.error("usage: policy-build test|build|publish");
+      console.error("usage: policy-build test|build (bundles are published by the policy service: px policy propose …)");
       return 2;
   }
 }

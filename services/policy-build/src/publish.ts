@@ -1,13 +1,13 @@
 /** Publishes a policy bundle to the compacted policy topic that every router follows. */
 import type { Kafka } from "kafkajs";
-import { ensureTopics, idempotentProducer, ROUTER_POLICY_KEY, serializeBundle, topics, type Config, type PolicyBundle } from "../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, policyTopicSpec, ROUTER_POLICY_KEY, serializeBundle, topics, type Config, type PolicyBundle } from "../../shared/src/index.js";
 
 export async function publishBundle(kafka: Kafka, config: Config, bundle: PolicyBundle): Promise<void> {
   const t = topics(config.topicPrefix);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, config, [{ topic: t.policy, compacted: true, partitions: 1 }]);
+    await ensureTopics(admin, config, [policyTopicSpec(t.policy)]);
   } finally {
     await admin.disconnect();
   }

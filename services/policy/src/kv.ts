@@ -1,4 +1,7 @@
-/** A small key → JSON store on a compacted Kafka topic: read whole at start, written through. */
+/**
+ * A small key → JSON store on a compacted Kafka topic: read whole at start, written through. `admit` decides
+ * for every record read whether it counts (a refused record leaves the key as it was before it).
+ */
 import { randomUUID } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
 import { ensureTopics, idempotentProducer, ownGroup, subscribeWhenReady, type Config } from "../../shared/src/index.js";
@@ -9,7 +12,7 @@ export class KafkaKv<T> {
 
   private constructor(readonly topic: string) {}
 
-  static async open<T>(kafka: Kafka, config: Config, topic: string): Promise<KafkaKv<T>> {
+  static async open<T>(kafka: Kafka, config: Config, topic: string, admit: (key: string, value: unknown) => boolean = () => true): Promise<KafkaKv<T>> {
     const kv = new KafkaKv<T>(topic);
     const admin = kafka.admin();
     await admin.connect();
@@ -31,8 +34,18 @@ export class KafkaKv<T> {
             eachMessage: async ({ message }) => {
               const k = message.key?.toString();
               if (k !== undefined) {
-                if (message.value === null) kv.map.delete(k);
-                else kv.map.set(k, JSON.parse(message.value.toString()) as T);
+                let value: unknown = null;
+                if (message.value !== null) {
+                  try {
+                    value = JSON.parse(message.value.toString());
+                  } catch {
+                    value = undefined; // not JSON: admit() sees undefined and refuses it
+                  }
+                }
+                if (admit(k, value)) {
+                  if (value === null) kv.map.delete(k);
+                  else kv.map.set(k, value as T);
+                }
               }
               if (BigInt(message.offset) + 1n >= high) {
                 clearTimeout(timer);

@@ -9,7 +9,8 @@
  * proposals whose notice has ended and record delivery counts.
  */
 import type { Kafka } from "kafkajs";
-import { signBundle, type Config, type Logger, type PolicyBundle, type Signer } from "../../shared/src/index.js";
+import { Counter, type Registry } from "prom-client";
+import type { Config, Logger, PolicyBundle, Signer, Verifier } from "../../shared/src/index.js";
 import { buildBundle } from "../../policy-build/src/index.js";
 import type { LedgerEntry, LedgerStore } from "../../ledger/src/index.js";
 import type { HistoryItem, PolicyChange, Proposal } from "./api.js";
@@ -18,6 +19,7 @@ import { DeliveryCountsRecorder } from "./counts.js";
 import { Evaluator, type Evaluation } from "./evaluate.js";
 import { historyOf } from "./history.js";
 import { NoticePublisher } from "./notices.js";
+import { LedgerIndex, type StateRefusedError } from "./state.js";
 import { every, SerialQueue, type Repeating } from "./timers.js";
 import type { User } from "./users.js";
 import { PolicyVersions } from "./versions.js";
@@ -30,7 +32,11 @@ export interface ServiceDeps {
   readonly kafka: Kafka;
   readonly log: Logger;
   readonly signer: Signer;
+  /** The policy service's public key: its own stored state is verified with it at start. */
+  readonly verifier: Verifier;
   readonly ledger: LedgerStore;
+  /** Where px_policy_state_refused_total is registered. */
+  readonly metrics: Registry;
   /** Clock, replaceable in tests. */
   readonly now?: () => number;
 }
@@ -49,21 +55,32 @@ export class PolicyService {
     private readonly workflow: ProposalWorkflow,
     private readonly notices: NoticePublisher,
     private readonly counts: DeliveryCountsRecorder,
+    /** Stored records refused at start-up (forged, moved, replayed or out of step with the ledger). */
+    readonly refusedState: readonly StateRefusedError[],
   ) {}
 
   static async start(d: ServiceDeps): Promise<PolicyService> {
     const now = d.now ?? Date.now;
-    const versions = await PolicyVersions.open(d);
+    const refusedCounter = new Counter({ name: "px_policy_state_refused_total", help: "Stored policy-service records refused at start-up because they do not verify", labelNames: ["store"], registers: [d.metrics] });
+    const refused: StateRefusedError[] = [];
+    const onRefused = (err: StateRefusedError) => {
+      refused.push(err);
+      refusedCounter.inc({ store: err.store });
+      d.log.error({ err, store: err.store, key: err.key }, "stored policy state refused");
+    };
+    // The ledger was verified (hash chain and signatures) when it was opened; the rest of the state is checked against it.
+    const index = new LedgerIndex(await d.ledger.readAll());
+    const versions = await PolicyVersions.open({ ...d, index, onRefused });
     if (!versions.hasCurrent()) {
-      // First start: the repository's policies/ become version 1.
-      await versions.publish(signBundle(await buildBundle(d.config.opaBin, { label: "v1" }), d.signer), "policy-service", { initial: true });
+      // First start (the ledger has never put a version in force): the repository's policies/ become version 1.
+      await versions.publish(await buildBundle(d.config.opaBin, { label: "v1" }), "policy-service", { initial: true });
     }
     const notices = await NoticePublisher.connect(d.kafka, d.config);
     const evaluator = new Evaluator(d.config, d.kafka);
-    const workflow = await ProposalWorkflow.open({ ...d, versions, evaluator, notices, now });
+    const workflow = await ProposalWorkflow.open({ ...d, index, onRefused, versions, evaluator, notices, now });
     const counts = new DeliveryCountsRecorder(d.kafka, d.config, d.ledger, d.log, now);
     await counts.start();
-    const s = new PolicyService(d, versions, workflow, notices, counts);
+    const s = new PolicyService(d, versions, workflow, notices, counts, refused);
     s.timers.push(
       every(PUBLISH_DUE_MS, () => s.queue.run(() => workflow.publishDue()), (err) => d.log.error({ err }, "scheduled publication failed")),
       every(COUNTS_MS, () => s.recordDeliveryCounts(), (err) => d.log.error({ err }, "delivery counts not recorded")),

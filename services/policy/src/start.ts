@@ -1,6 +1,6 @@
 /** Wires the policy service together: its ledger, the service itself and its HTTP API, listening. */
 import type { Server } from "node:http";
-import { createKafka, createMetricsRegistry, loadSigner, type Config, type Logger } from "../../shared/src/index.js";
+import { ConfigError, createKafka, createMetricsRegistry, loadSigner, loadVerifier, type Config, type Logger } from "../../shared/src/index.js";
 import { LedgerStore } from "../../ledger/src/index.js";
 import { policyApi } from "./http.js";
 import { PolicyService } from "./service.js";
@@ -27,9 +27,13 @@ export interface StartOptions {
 export async function startPolicyService(config: Config, log: Logger, opts: StartOptions = {}): Promise<RunningPolicyService> {
   const kafka = createKafka(config, log);
   const signer = loadSigner(config);
-  const ledger = await LedgerStore.open({ config, kafka, log, signer });
-  const service = await PolicyService.start({ config, kafka, log, signer, ledger, ...(opts.now ? { now: opts.now } : {}) });
-  const server = policyApi(service, opts.users ?? Users.fromFile(config.policyService.usersFile), log, createMetricsRegistry("policy"));
+  const verifier = loadVerifier(config);
+  if (verifier.keyId !== signer.keyId) throw new ConfigError("PX_VERIFY_KEY_FILE", `the public key (${verifier.keyId}) is not the signing key's (${signer.keyId})`, "point PX_VERIFY_KEY_FILE at the public key of PX_SIGNING_KEY_FILE");
+  // A writer verifies the whole ledger (hashes, links, signatures) before it appends; a forged entry stops the start.
+  const ledger = await LedgerStore.open({ config, kafka, log, signer, verifier });
+  const metrics = createMetricsRegistry("policy");
+  const service = await PolicyService.start({ config, kafka, log, signer, verifier, ledger, metrics, ...(opts.now ? { now: opts.now } : {}) });
+  const server = policyApi(service, opts.users ?? Users.fromFile(config.policyService.usersFile), log, metrics);
   await new Promise<void>((ok) => server.listen(opts.port ?? config.policyService.port, "127.0.0.1", ok));
   return {
     service,

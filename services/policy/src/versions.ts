@@ -1,85 +1,183 @@
 /**
- * The policy versions: every bundle the service has built, kept on a compacted topic, and which one is in
- * force. Putting a version in force (publishing, rolling back) goes to the routers and to the ledger.
+ * The policy versions: every bundle the service has built, kept sealed on a compacted topic (state.ts), and
+ * which one is in force. Which one is in force, and its release sequence, come from the signature-verified
+ * ledger, never from the topic: the newest `policy.published` or `policy.rolled_back` entry names it.
+ *
+ * Putting a version in force (publishing, rolling back) is, in this order: a ledger entry (with the next
+ * release sequence), the bundle signed whole with that sequence, the deployment and the entry's reference,
+ * sent to the routers, then the `@released` marker. A crash before the marker is healed at the next start by
+ * sending the same signed release again (routers ignore a release they already apply).
  */
 import type { Kafka } from "kafkajs";
-import { parseBundle, serializeBundle, signBundle, topics, type Config, type Logger, type PolicyBundle, type Signer } from "../../shared/src/index.js";
+import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, type Config, type LedgerRef, type Logger, type PolicyBundle, type Signer, type Verifier } from "../../shared/src/index.js";
 import { publishBundle } from "../../policy-build/src/index.js";
-import type { LedgerStore } from "../../ledger/src/index.js";
+import type { LedgerEntry, LedgerStore } from "../../ledger/src/index.js";
 import { NotFoundError } from "./errors.js";
-import { KafkaKv } from "./kv.js";
+import { bodyOf, SealedStore, STALE, StateIntegrityError, type LedgerIndex, type StateRefusedError } from "./state.js";
 
-/** Key of the pointer to the version in force. */
-const CURRENT = "@current";
+/** Key of the marker that the release in force reached the routers. */
+const RELEASED = "@released";
+
+interface Released {
+  readonly version: string;
+  readonly sequence: number;
+}
 
 export interface VersionDeps {
   readonly config: Config;
   readonly kafka: Kafka;
   readonly log: Logger;
   readonly signer: Signer;
+  readonly verifier: Verifier;
   readonly ledger: LedgerStore;
+  /** The ledger as read at start-up. */
+  readonly index: LedgerIndex;
+  readonly onRefused: (err: StateRefusedError) => void;
+}
+
+interface InForce {
+  readonly version: string;
+  readonly sequence: number;
+  readonly entry: LedgerRef;
 }
 
 export class PolicyVersions {
   private constructor(
     private readonly d: VersionDeps,
-    private readonly kv: KafkaKv<string>,
+    private readonly kept: SealedStore<string>,
+    private inForce: InForce | undefined,
   ) {}
 
   static async open(d: VersionDeps): Promise<PolicyVersions> {
-    return new PolicyVersions(d, await KafkaKv.open<string>(d.kafka, d.config, topics(d.config.topicPrefix).policyVersions));
+    const releases = d.index.releases();
+    const last = releases.at(-1);
+    const kept = await SealedStore.open<string>({
+      kafka: d.kafka,
+      config: d.config,
+      topic: topics(d.config.topicPrefix).policyVersions,
+      name: "versions",
+      signer: d.signer,
+      verifier: d.verifier,
+      onRefused: d.onRefused,
+      check: (key, value, ref) => {
+        const entry = d.index.at(ref);
+        if (!entry) return `the ledger has no entry ${ref.seq} with hash ${ref.hash.slice(0, 12)}…`;
+        if (key === RELEASED) {
+          const r = releasedOf(value);
+          const release = releases.find((x) => x.entry.seq === entry.seq);
+          if (!release || r.sequence !== release.sequence || r.version !== release.version) return `it names release ${String(r.sequence)} (${String(r.version)}), which ledger entry ${entry.seq} does not record`;
+          return last && release.sequence === last.sequence ? undefined : STALE;
+        }
+        let bundle: PolicyBundle;
+        try {
+          bundle = parseBundle(Buffer.from(value));
+        } catch (err) {
+          return `it is not a policy bundle (${(err as Error).message})`;
+        }
+        if (bundle.version !== key) return `it holds version ${bundle.version} under the key ${key}`;
+        const b = bodyOf(entry);
+        if (b.proposedVersion !== key && b.version !== key) return `ledger entry ${entry.seq} (${entry.type}) does not record version ${key}`;
+        return undefined;
+      },
+    });
+    let inForce: InForce | undefined;
+    if (last) {
+      if (kept.get(last.version) === undefined) {
+        throw new StateIntegrityError(`the version in force according to the ledger, ${last.version} (entry ${last.entry.seq}), is missing from ${topics(d.config.topicPrefix).policyVersions} or does not verify`);
+      }
+      inForce = { version: last.version, sequence: last.sequence, entry: last.entry };
+    }
+    const versions = new PolicyVersions(d, kept, inForce);
+    const marker = kept.get(RELEASED);
+    const released = marker === undefined ? undefined : releasedOf(marker);
+    if (inForce && released?.sequence !== inForce.sequence) {
+      // The last release may not have reached the routers: send the same signed release again.
+      d.log.warn({ version: inForce.version, sequence: inForce.sequence }, "re-sending the release in force to the routers");
+      await versions.sendToRouters(versions.bundle(inForce.version), inForce);
+    }
+    return versions;
   }
 
   /** Whether any version was ever put in force. */
   hasCurrent(): boolean {
-    return this.kv.get(CURRENT) !== undefined;
+    return this.inForce !== undefined;
   }
 
   current(): string {
-    const v = this.kv.get(CURRENT);
-    if (v === undefined) throw new NotFoundError("the policy version in force");
-    return v;
+    if (!this.inForce) throw new NotFoundError("the policy version in force");
+    return this.inForce.version;
+  }
+
+  /** The release sequence in force (0 before the first release). */
+  sequence(): number {
+    return this.inForce?.sequence ?? 0;
   }
 
   bundle(version: string): PolicyBundle {
-    const raw = this.kv.get(version);
-    if (raw === undefined || version === CURRENT) throw new NotFoundError(`policy version ${version}`);
+    const raw = version === RELEASED ? undefined : this.kept.get(version);
+    if (raw === undefined) throw new NotFoundError(`policy version ${version}`);
     return parseBundle(Buffer.from(raw));
   }
 
   /** A label for the next version built: v<n>. */
   nextLabel(): string {
-    return `v${this.kv.values().length}`; // the versions plus the pointer
+    return `v${this.kept.size + (this.kept.get(RELEASED) === undefined ? 1 : 0)}`;
   }
 
-  /** Keeps a bundle (not in force). */
-  async store(bundle: PolicyBundle): Promise<void> {
-    await this.kv.put(bundle.version, serializeBundle(bundle).toString());
+  /** Keeps a bundle (not in force), sealed with the ledger entry that records it. */
+  async store(bundle: PolicyBundle, entry: LedgerRef): Promise<void> {
+    if (this.kept.get(bundle.version) !== undefined) return;
+    await this.kept.put(bundle.version, serializeBundle(unsigned(bundle)).toString(), entry);
   }
 
-  /** Stores a signed bundle, sends it to the routers, puts it in force and records that in the ledger. */
-  async publish(bundle: PolicyBundle, by: string, body: Readonly<Record<string, unknown>>): Promise<void> {
-    await this.store(bundle);
-    await publishBundle(this.d.kafka, this.d.config, bundle);
-    const previous = this.kv.get(CURRENT);
-    await this.kv.put(CURRENT, bundle.version);
-    await this.d.ledger.append({ type: "policy.published", actor: by, body: { version: bundle.version, previous: previous ?? null, ...body } });
-    this.d.log.info({ version: bundle.version, by }, "policy published");
+  private async sendToRouters(bundle: PolicyBundle, release: InForce): Promise<void> {
+    const signed = signBundle(bundle, this.d.signer, { sequence: release.sequence, deployment: this.d.config.deploymentId, ledger: { seq: release.entry.seq, hash: release.entry.hash } });
+    await publishBundle(this.d.kafka, this.d.config, signed);
+    await this.kept.put(RELEASED, JSON.stringify({ version: release.version, sequence: release.sequence } satisfies Released), release.entry);
   }
 
-  /** Puts an earlier version back in force exactly (signing it if it was kept unsigned). */
+  /**
+   * Puts a bundle in force: records it in the ledger (with `body`), keeps it, signs it with the next release
+   * sequence and sends it to the routers. Returns the ledger entry.
+   */
+  async publish(bundle: PolicyBundle, by: string, body: Readonly<Record<string, unknown>>): Promise<LedgerEntry> {
+    const sequence = this.sequence() + 1;
+    const previous = this.inForce?.version ?? null;
+    const entry = await this.d.ledger.append({ type: "policy.published", actor: by, body: { version: bundle.version, previous, sequence, deployment: this.d.config.deploymentId, digest: bundleDigest(bundle), ...body } });
+    await this.store(bundle, entry);
+    this.inForce = { version: bundle.version, sequence, entry };
+    await this.sendToRouters(bundle, this.inForce);
+    this.d.log.info({ version: bundle.version, sequence, by }, "policy published");
+    return entry;
+  }
+
+  /** Puts an earlier version's content back in force, as a new release with a higher sequence. */
   async rollback(version: string, by: string): Promise<string> {
     const b = this.bundle(version);
     const from = this.current();
-    const signed = b.signature ? b : signBundle(b, this.d.signer);
-    await publishBundle(this.d.kafka, this.d.config, signed);
-    await this.kv.put(CURRENT, signed.version);
-    await this.d.ledger.append({ type: "policy.rolled_back", actor: by, body: { from, to: signed.version } });
-    this.d.log.info({ version: signed.version, from, by }, "policy rolled back");
-    return signed.version;
+    const sequence = this.sequence() + 1;
+    const entry = await this.d.ledger.append({ type: "policy.rolled_back", actor: by, body: { from, to: b.version, sequence, deployment: this.d.config.deploymentId, digest: bundleDigest(b) } });
+    this.inForce = { version: b.version, sequence, entry };
+    await this.sendToRouters(b, this.inForce);
+    this.d.log.info({ version: b.version, from, sequence, by }, "policy rolled back");
+    return b.version;
   }
 
   close(): Promise<void> {
-    return this.kv.close();
+    return this.kept.close();
   }
+}
+
+function releasedOf(text: string): Partial<Released> {
+  try {
+    const o = JSON.parse(text) as Partial<Released>;
+    return typeof o === "object" && o !== null ? o : {};
+  } catch {
+    return {};
+  }
+}
+
+function unsigned(b: PolicyBundle): PolicyBundle {
+  const { signature: _s, release: _r, ...content } = b;
+  return content;
 }

@@ -8,14 +8,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { signBundle, topics, type Config, type Signer } from "../../shared/src/index.js";
+import { topics, type Config, type Signer, type Verifier } from "../../shared/src/index.js";
 import type { LedgerStore } from "../../ledger/src/index.js";
 import type { Approval, PolicyChange, Proposal } from "./api.js";
 import { contractSides, noticeMs, sourceOfBundle } from "./change.js";
 import { ChangeRejectedError, ConflictError, NotFoundError } from "./errors.js";
 import type { Evaluation, Evaluator } from "./evaluate.js";
-import { KafkaKv } from "./kv.js";
 import { noticesOf, type NoticePublisher } from "./notices.js";
+import { bodyOf, SealedStore, STALE, type LedgerIndex, type StateRefusedError } from "./state.js";
 import type { User } from "./users.js";
 import type { PolicyVersions } from "./versions.js";
 
@@ -23,7 +23,11 @@ export interface WorkflowDeps {
   readonly config: Config;
   readonly kafka: Kafka;
   readonly signer: Signer;
+  readonly verifier: Verifier;
   readonly ledger: LedgerStore;
+  /** The ledger as read at start-up. */
+  readonly index: LedgerIndex;
+  readonly onRefused: (err: StateRefusedError) => void;
   readonly versions: PolicyVersions;
   readonly evaluator: Evaluator;
   readonly notices: NoticePublisher;
@@ -32,14 +36,47 @@ export interface WorkflowDeps {
 
 const SERVICE = "policy-service";
 
+/** The statuses a stored proposal may have after each kind of ledger entry about it. */
+const STATUS_AFTER: Readonly<Record<string, readonly Proposal["status"][]>> = {
+  "policy.proposed": ["proposed"],
+  "policy.approved": ["proposed", "scheduled"],
+  "policy.scheduled": ["scheduled"],
+  "policy.published": ["published"],
+};
+
 export class ProposalWorkflow {
   private constructor(
     private readonly d: WorkflowDeps,
-    private readonly proposals: KafkaKv<Proposal>,
+    private readonly proposals: SealedStore<Proposal>,
   ) {}
 
+  /**
+   * Reads the stored proposals. A record counts only when it is sealed by the service and refers to the newest
+   * ledger entry that changed the proposal, with a status that entry allows: a forged proposal, or a genuine
+   * older state written again, is refused.
+   */
   static async open(d: WorkflowDeps): Promise<ProposalWorkflow> {
-    return new ProposalWorkflow(d, await KafkaKv.open<Proposal>(d.kafka, d.config, topics(d.config.topicPrefix).policyProposals));
+    const proposals = await SealedStore.open<Proposal>({
+      kafka: d.kafka,
+      config: d.config,
+      topic: topics(d.config.topicPrefix).policyProposals,
+      name: "proposals",
+      signer: d.signer,
+      verifier: d.verifier,
+      onRefused: d.onRefused,
+      check: (key, p, ref) => {
+        if (p.id !== key) return `it holds proposal ${String(p.id)} under the key ${key}`;
+        const latest = d.index.latestAbout(key);
+        if (!latest) return `the ledger records no proposal ${key}`;
+        if (latest.seq !== ref.seq || latest.hash !== ref.hash) {
+          const entry = d.index.at(ref);
+          return entry && bodyOf(entry).proposal === key ? STALE : `it refers to ledger entry ${ref.seq}, which does not record proposal ${key}`;
+        }
+        if (!STATUS_AFTER[latest.type]?.includes(p.status)) return `its status '${p.status}' does not follow from ledger entry ${latest.seq} (${latest.type})`;
+        return undefined;
+      },
+    });
+    return new ProposalWorkflow(d, proposals);
   }
 
   close(): Promise<void> {
@@ -97,9 +134,9 @@ export class ProposalWorkflow {
       status: "proposed",
       approvals: [this.approval(user, false)],
     };
-    await this.d.versions.store(ev.bundle);
-    await this.proposals.put(p.id, p);
-    await this.d.ledger.append({ type: "policy.proposed", actor: user.id, body: { proposal: p.id, description, baseVersion: p.baseVersion, proposedVersion: p.proposedVersion, change, reductions: impact.reductions, expansions: impact.expansions, dryRun: p.dryRun.lines.slice(0, 50).map((l) => l.text) } });
+    const entry = await this.d.ledger.append({ type: "policy.proposed", actor: user.id, body: { proposal: p.id, description, baseVersion: p.baseVersion, proposedVersion: p.proposedVersion, change, reductions: impact.reductions, expansions: impact.expansions, dryRun: p.dryRun.lines.slice(0, 50).map((l) => l.text) } });
+    await this.d.versions.store(ev.bundle, entry);
+    await this.proposals.put(p.id, p, entry);
     return this.advance(p);
   }
 
@@ -112,8 +149,8 @@ export class ProposalWorkflow {
     const current = this.proposal(id);
     if (current.status === "published" || current.status === "superseded") throw new ConflictError(`proposal ${id} is already ${current.status}`);
     const p: Proposal = { ...current, approvals: [...current.approvals.filter((a) => a.by !== user.id), this.approval(user, immediate)] };
-    await this.proposals.put(p.id, p);
-    await this.d.ledger.append({ type: "policy.approved", actor: user.id, body: { proposal: p.id, immediate } });
+    const entry = await this.d.ledger.append({ type: "policy.approved", actor: user.id, body: { proposal: p.id, immediate } });
+    await this.proposals.put(p.id, p, entry);
     if (p.status === "scheduled" && immediate) return this.publish(p, user.id);
     return this.advance(p);
   }
@@ -138,8 +175,8 @@ export class ProposalWorkflow {
     const base = sourceOfBundle(this.d.versions.bundle(p.baseVersion));
     const wait = Math.max(0, ...p.impact.reductions.flatMap((r) => (r.contracts.length ? r.contracts.map((c) => noticeMs(base, c)) : [0])));
     const scheduled: Proposal = { ...p, status: "scheduled", effectiveAt: new Date(this.d.now() + wait).toISOString() };
-    await this.proposals.put(scheduled.id, scheduled);
-    await this.d.ledger.append({ type: "policy.scheduled", actor: SERVICE, body: { proposal: scheduled.id, effectiveAt: scheduled.effectiveAt, noticeMs: wait } });
+    const entry = await this.d.ledger.append({ type: "policy.scheduled", actor: SERVICE, body: { proposal: scheduled.id, effectiveAt: scheduled.effectiveAt, noticeMs: wait } });
+    await this.proposals.put(scheduled.id, scheduled, entry);
     await this.notify(scheduled);
     if (wait === 0) return this.publish(scheduled, SERVICE);
     return scheduled;
@@ -157,13 +194,11 @@ export class ProposalWorkflow {
       // The policy moved on since the proposal: apply the same change to what is in force now.
       const ev = await this.evaluate(p.change);
       if (ev.impact.floorViolations.length > 0) throw new ChangeRejectedError("rebased on the policy in force, the change would breach the floor", { floorViolations: ev.impact.floorViolations });
-      bundle = ev.bundle;
-      await this.d.versions.store(bundle);
+      bundle = ev.bundle; // kept by publish(), under the ledger entry that publishes it
     }
-    const signed = signBundle(bundle, this.d.signer);
-    await this.d.versions.publish(signed, by, { proposal: p.id, description: p.description, author: p.author, approvals: p.approvals.map((a) => a.by), reductions: p.impact.reductions.length, expansions: p.impact.expansions.length, dryRun: p.dryRun.lines.slice(0, 20).map((l) => l.text) });
-    const published: Proposal = { ...p, status: "published", publishedVersion: signed.version, publishedAt: this.iso() };
-    await this.proposals.put(published.id, published);
+    const entry = await this.d.versions.publish(bundle, by, { proposal: p.id, description: p.description, author: p.author, approvals: p.approvals.map((a) => a.by), reductions: p.impact.reductions.length, expansions: p.impact.expansions.length, dryRun: p.dryRun.lines.slice(0, 20).map((l) => l.text) });
+    const published: Proposal = { ...p, status: "published", publishedVersion: bundle.version, publishedAt: this.iso() };
+    await this.proposals.put(published.id, published, entry);
     return published;
   }
 }

@@ -14,7 +14,7 @@
  * Nobody but the admin (a super user) creates, deletes or reconfigures topics or changes ACLs; a principal can
  * DESCRIBE only the topics it may use, so listing topics shows no other party's.
  */
-import { EVENT_TYPES, PUBLISHES, isPartyId, principalOf, topics as topicsOf, type EventType, type TopicSpec } from "../../shared/src/index.js";
+import { EVENT_TYPES, PUBLISHES, isPartyId, policyTopicSpec, principalOf, topics as topicsOf, type EventType, type TopicSpec } from "../../shared/src/index.js";
 import { ProvisionError } from "./errors.js";
 
 export const SERVICE_IDS = ["router", "policy", "regulator"] as const;
@@ -146,7 +146,7 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
 
   topics.push(
     { topic: t.deadLetter },
-    { topic: t.policy, compacted: true, partitions: 1 },
+    policyTopicSpec(t.policy),
     { topic: t.policyVersions, compacted: true, partitions: 1 },
     { topic: t.policyProposals, compacted: true, partitions: 1 },
     { topic: t.ledger, partitions: 1, retentionMs: -1, configs: { "retention.bytes": "-1", "cleanup.policy": "delete" } },

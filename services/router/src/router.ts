@@ -14,7 +14,7 @@
  */
 import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
-import { loadVerifier, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
+import { loadVerifier, policyTopicSpec, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
 import { SchemaCatalog, type PolicyEngine } from "../../decision/src/index.js";
 import { ActivePolicy, RouterCore, type BatchResult } from "./core.js";
 import type { RawRecord } from "./records.js";
@@ -96,7 +96,7 @@ export class Router {
     await client.connect();
     await client.ensureTopics([
       { topic: this.t.deadLetter },
-      { topic: this.t.policy, compacted: true, partitions: 1 },
+      policyTopicSpec(this.t.policy),
       { topic: this.t.deliveryCounts, partitions: 1 },
     ]);
     this.countsTimer = setInterval(() => void this.flushCounts(false).catch((err: unknown) => log.warn({ err }, "delivery counts not reported; will retry")), 5_000);
@@ -171,7 +171,7 @@ export class Router {
 
   private async waitForPolicy(): Promise<void> {
     if (this.active) return;
-    const timer = setInterval(() => this.d.log.warn({ topic: this.t.policy }, "waiting for a policy bundle; nothing is routed until one is published (npm run policy:publish)"), 10_000);
+    const timer = setInterval(() => this.d.log.warn({ topic: this.t.policy }, "waiting for a policy bundle; nothing is routed until the policy service publishes one (npm run policy-service)"), 10_000);
     try {
       await new Promise<void>((ok) => this.policyWaiters.push(ok));
     } finally {

@@ -34,6 +34,8 @@ export interface Config {
   readonly redisUrl: string;
   readonly opaBin: string;
   readonly topicPrefix: string;
+  /** Names this deployment in every signed policy bundle; a router refuses bundles of another deployment. */
+  readonly deploymentId: string;
   readonly policyDir: string;
   readonly router: {
     readonly groupId: string;
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, "REDIS_URL", "redis://127.0.0.1:36379", ["redis:", "rediss:"]),
     opaBin: str(env, "OPA_BIN", join(str(env, "PX_CACHE_DIR", join(homedir(), ".cache", "parcel-exchange")), "bin", "opa")),
     topicPrefix: topicPrefix(env),
+    deploymentId: deploymentId(env),
     policyDir: resolve(str(env, "PX_POLICY_DIR", ".px/policy")),
     router: {
       // Under the router principal's own name (`<prefix>.router.`), where its ACLs allow groups and transactional ids.
@@ -251,6 +254,14 @@ function topicPrefix(env: Env): string {
   const v = str(env, "PX_TOPIC_PREFIX", "px");
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(v)) {
     throw new ConfigError("PX_TOPIC_PREFIX", `'${v}' has characters Kafka does not allow in topic names`, "use letters, digits, '.', '_' and '-' only");
+  }
+  return v;
+}
+
+function deploymentId(env: Env): string {
+  const v = str(env, "PX_DEPLOYMENT_ID", topicPrefix(env));
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(v)) {
+    throw new ConfigError("PX_DEPLOYMENT_ID", `'${v}' is not a deployment name`, "use 1 to 100 letters, digits, '.', '_' and '-' (it defaults to PX_TOPIC_PREFIX)");
   }
   return v;
 }

@@ -46,6 +46,12 @@ export interface TopicSpec {
 }
 
 /**
+ * The policy topic, which routers follow: one partition, never compacted and kept forever, so no record of a
+ * newer bundle can be compacted away by a record written later under the same key.
+ */
+export const policyTopicSpec = (topic: string): TopicSpec => ({ topic, partitions: 1, retentionMs: -1, configs: { "retention.bytes": "-1", "cleanup.policy": "delete" } });
+
+/**
  * Error types a broker answers while it is still loading partitions or a new topic's metadata is propagating:
  * waiting is the cure. Anything else (authorization, invalid configuration) is not retried here.
  */
