@@ -24,10 +24,10 @@ import {
 } from "../../shared/src/index.js";
 import { ensureCredential, type Credential } from "./credentials.js";
 import { ProvisionError } from "./errors.js";
-import type { AclRule, ProvisionPlan } from "./plan.js";
+import { topicConfigDrift, type AclRule, type ProvisionPlan } from "./plan.js";
 
 // kafkajs is CommonJS: its enums are reachable through the default export only.
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ConfigResourceTypes, ResourcePatternTypes } = kafkajs;
 type AclResourceTypes = kafkajs.AclResourceTypes;
 type ResourcePatternTypes = kafkajs.ResourcePatternTypes;
 type AclOperationTypes = kafkajs.AclOperationTypes;
@@ -84,6 +84,7 @@ export async function applyPlan(plan: ProvisionPlan, config: Config, kafka: Kafk
   try {
     await assertAdmin(admin);
     await ensureTopics(admin, config, plan.topics);
+    await convergeTopicConfigs(admin, config, plan, opts.log);
     await upsertScram(config, credentials);
     const { created, deleted } = await convergeAcls(admin, plan);
     await setQuotas(config, plan);
@@ -94,6 +95,22 @@ export async function applyPlan(plan: ProvisionPlan, config: Config, kafka: Kafk
     return { credentials, topicsEnsured: plan.topics.length, aclsCreated: created, aclsDeleted: deleted, registryUsersCreated };
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Sets, on existing topics, the configs their spec names but they lack (incrementally: nothing else changes). */
+async function convergeTopicConfigs(admin: Admin, config: Config, plan: ProvisionPlan, log: Logger | undefined): Promise<void> {
+  const specs = plan.topics.filter((t) => t.compacted || t.retentionMs !== undefined || t.configs);
+  if (specs.length === 0) return;
+  const described = await whenReady("describe topic configs", () => admin.describeConfigs({ includeSynonyms: false, resources: specs.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })) }));
+  for (const spec of specs) {
+    const entries = described.resources.find((r) => r.resourceName === spec.topic)?.configEntries ?? [];
+    const drift = topicConfigDrift(spec, Object.fromEntries(entries.map((e) => [e.configName, e.configValue])));
+    if (Object.keys(drift).length === 0) continue;
+    // kafkajs's alterConfigs replaces a resource's whole dynamic config: send every config the spec names, and min ISR.
+    const all: Record<string, string> = { ...topicConfigDrift(spec, {}), "min.insync.replicas": String(config.kafka.minInsyncReplicas) };
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: spec.topic, configEntries: Object.entries(all).map(([name, value]) => ({ name, value })) }] });
+    log?.warn({ topic: spec.topic, changed: drift }, "topic config converged to the plan");
   }
 }
 

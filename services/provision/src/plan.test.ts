@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { provisionPlan, type AclRule } from "./plan.js";
+import { provisionPlan, topicConfigDrift, type AclRule } from "./plan.js";
 import { ProvisionError } from "./errors.js";
 
 const parties = {
@@ -87,5 +87,14 @@ describe("provisionPlan", () => {
       expect(err).toBeInstanceOf(ProvisionError);
       expect((err as ProvisionError).problems).toHaveLength(4);
     }
+  });
+});
+
+describe("topicConfigDrift", () => {
+  const policy = { topic: "px.policy", partitions: 1, retentionMs: -1, configs: { "retention.bytes": "-1", "cleanup.policy": "delete" } };
+  it("names what a policy topic made compacted lacks, and nothing for one made to the spec", () => {
+    expect(topicConfigDrift(policy, { "cleanup.policy": "compact", "retention.ms": "604800000", "retention.bytes": "-1" })).toEqual({ "cleanup.policy": "delete", "retention.ms": "-1" });
+    expect(topicConfigDrift(policy, { "cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1", "segment.ms": "1" })).toEqual({});
+    expect(topicConfigDrift({ topic: "px.policy.versions", compacted: true }, { "cleanup.policy": "delete" })).toEqual({ "cleanup.policy": "compact" });
   });
 });

@@ -155,5 +155,15 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
   return { prefix, identities, topics, acls, quotas };
 }
 
+/**
+ * The configs a topic spec sets explicitly (cleanup policy, retention, extras) that an existing topic does not
+ * have, name → wanted value. A topic made before the spec changed (e.g. a policy topic once compacted) is
+ * converged to it.
+ */
+export function topicConfigDrift(spec: TopicSpec, actual: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const wanted: Record<string, string> = { ...(spec.compacted ? { "cleanup.policy": "compact" } : {}), ...(spec.retentionMs !== undefined ? { "retention.ms": String(spec.retentionMs) } : {}), ...spec.configs };
+  return Object.fromEntries(Object.entries(wanted).filter(([k, v]) => actual[k] !== v));
+}
+
 /** Every event type's schema subject (registered by the admin; parties and services only read them). */
 export const eventSubjects = (prefix: string): string[] => EVENT_TYPES.map((type) => topicsOf(prefix).subject(type));
