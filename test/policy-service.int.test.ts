@@ -103,15 +103,42 @@ describe("rejected submissions leave the policy in force", () => {
   });
 
   it("rejects a change that withholds what the floor guarantees", async () => {
-    const floor = service.bundle(service.currentVersion()).rego!["router/floor.rego"]!;
+    const before = service.currentVersion();
+    const floor = service.bundle(before).rego!["router/floor.rego"]!;
+    // A narrow exception the floor's Rego tests do not exercise (JD's tracking events): the tests pass, and
+    // the exact impact check refuses it. The tests themselves cannot be deleted by a change (next test).
+    const narrowed = floor.replace(/^(\tdata\.parties\[input\.recipient\]\.kind == "marketplace"\n)\}/m, '$1\tnot withheld\n}\n\nwithheld if {\n\tinput.event.platform == "jd"\n\tinput.event.type == "TrackingEvent"\n}');
+    expect(narrowed).not.toBe(floor);
+    const r = await call(KEYS.regulator, "POST", "/v1/proposals", { change: { rego: { "router/floor.rego": narrowed } }, description: "narrow the floor" });
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe("CHANGE_REJECTED");
+    expect(JSON.stringify(r.body.details)).toContain("jd would stop receiving TrackingEvent");
+    // Removing the floor outright is refused too (its own tests fail first).
     const noFloor = floor.replace(/^buyer_tracking if \{/m, "buyer_tracking if {\n\tfalse");
     expect(noFloor).not.toBe(floor);
-    // Even with the Rego tests that guard the floor deleted too, the exact impact check refuses it.
-    const tests = Object.keys(service.bundle(service.currentVersion()).rego!).filter((f) => f.endsWith("_test.rego") && !f.includes("fixtures"));
+    const all = await call(KEYS.regulator, "POST", "/v1/proposals", { change: { rego: { "router/floor.rego": noFloor } }, description: "remove the floor" });
+    expect(all.status).toBe(422);
+    expect(all.body.code).toBe("CHANGE_REJECTED");
+    expect(service.currentVersion()).toBe(before);
+  });
+
+  it("a change that deletes the shipped tests is refused", async () => {
+    const before = service.currentVersion();
+    const floor = service.bundle(before).rego!["router/floor.rego"]!;
+    const noFloor = floor.replace(/^buyer_tracking if \{/m, "buyer_tracking if {\n\tfalse");
+    const tests = Object.keys(service.bundle(before).rego!).filter((f) => f.endsWith("_test.rego") && !f.includes("fixtures"));
+    expect(tests).toContain("router/floor_test.rego");
     const rego = { "router/floor.rego": noFloor, ...Object.fromEntries(tests.map((f) => [f, null])) };
-    const r = await call(KEYS.regulator, "POST", "/v1/proposals", { change: { rego }, description: "remove the floor" });
+    const r = await call(KEYS.regulator, "POST", "/v1/proposals", { change: { rego }, description: "remove the floor and its tests" });
     expect(r.status).toBe(422);
-    expect(JSON.stringify(r.body.details)).toContain("would stop receiving");
+    expect(r.body.code).toBe("CHANGE_REJECTED");
+    expect(r.body.error).toMatch(/deletes or changes test files of the version in force/);
+    expect(r.body.details.testsInForce).toEqual(expect.arrayContaining(["router/floor_test.rego (deleted)", "router/router_test.rego (deleted)"]));
+    // Weakening one instead of deleting it is refused the same way.
+    const weakened = await call(KEYS.regulator, "POST", "/v1/proposals", { change: { rego: { "router/floor_test.rego": "package px.router.floor_test\n\ntest_nothing if true\n" } }, description: "weaken the floor tests" });
+    expect(weakened.status).toBe(422);
+    expect(weakened.body.details.testsInForce).toEqual(["router/floor_test.rego (changed)"]);
+    expect(service.currentVersion()).toBe(before);
   });
 });
 

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { contentHash, PolicyBuildError, type PolicyBundle, type PolicyData } from "../../shared/src/index.js";
-import { runOpa } from "./opa.js";
+import { runOpa, TRUSTED_OPA_LIMITS, type OpaLimits } from "./opa.js";
 
 export const POLICY_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "policies");
 export const ENTRYPOINT = "px/router/decision";
@@ -39,12 +39,12 @@ export async function loadPolicyData(root = POLICY_ROOT): Promise<PolicyData> {
   return data as unknown as PolicyData;
 }
 
-/** Compiles the Rego under policies/router to a Wasm module. */
-export async function compileWasm(opaBin: string, root = POLICY_ROOT): Promise<Buffer> {
+/** Compiles the Rego under `root`/router to a Wasm module, in the sandbox of opa.ts (restricted capabilities, limit). */
+export async function compileWasm(opaBin: string, root = POLICY_ROOT, limits: OpaLimits = TRUSTED_OPA_LIMITS): Promise<Buffer> {
   const tmp = await mkdtemp(join(tmpdir(), "px-policy-"));
   try {
     const out = join(tmp, "bundle.tar.gz");
-    const r = await runOpa(opaBin, ["build", "-t", "wasm", "-e", ENTRYPOINT, "--ignore", "*_test.rego", "-o", out, join(root, "router")]);
+    const r = await runOpa(opaBin, ["build", "-t", "wasm", "-e", ENTRYPOINT, "--ignore", "*_test.rego", "-o", out, join(root, "router")], limits);
     if (r.code !== 0) throw new PolicyBuildError(`opa build failed:\n${r.stderr || r.stdout}`);
     await promisify(execFile)("tar", ["-xzf", out, "-C", tmp, "/policy.wasm"]);
     return await readFile(join(tmp, "policy.wasm"));
@@ -64,8 +64,8 @@ export async function loadRego(root = POLICY_ROOT): Promise<Record<string, strin
   return Object.fromEntries(await Promise.all(files.map(async (f) => [`router/${f}`, await readFile(join(dir, f), "utf8")] as const)));
 }
 
-export async function buildBundle(opaBin: string, opts: { root?: string; label?: string; data?: PolicyData } = {}): Promise<PolicyBundle> {
+export async function buildBundle(opaBin: string, opts: { root?: string; label?: string; data?: PolicyData; limits?: OpaLimits } = {}): Promise<PolicyBundle> {
   const root = opts.root ?? POLICY_ROOT;
-  const [wasm, data, rego] = await Promise.all([compileWasm(opaBin, root), opts.data ? Promise.resolve(opts.data) : loadPolicyData(root), loadRego(root)]);
+  const [wasm, data, rego] = await Promise.all([compileWasm(opaBin, root, opts.limits), opts.data ? Promise.resolve(opts.data) : loadPolicyData(root), loadRego(root)]);
   return makeBundle(wasm, data, opts.label, rego);
 }

@@ -83,6 +83,9 @@ export interface TestSummary {
 
 export type Role = "regulator" | "party" | "viewer";
 
+/** Every role, as the users file names them. */
+export const ROLES = ["viewer", "party", "regulator"] as const satisfies readonly Role[];
+
 export type ProposalStatus = "proposed" | "scheduled" | "published" | "superseded";
 
 export interface Approval {
@@ -182,21 +185,33 @@ export interface RouteSpec {
   readonly errors: readonly PolicyErrorCode[];
   /** Content type of a successful answer when it is not JSON. */
   readonly contentType?: string;
+  /**
+   * The roles that may call the route, checked before its handler runs (http.ts); at least one, so a route
+   * without roles does not compile. The handler may check more (e.g. which contracts a party may change).
+   */
+  readonly roles: readonly [Role, ...Role[]];
 }
+
+/** Reading: every role. */
+const READERS = ROLES;
+/** Evaluating, proposing and approving changes: parties (for contracts they are a side of) and regulators. */
+const CHANGERS = ["party", "regulator"] as const;
+/** Applying before the notice ends, rolling back. */
+const REGULATORS = ["regulator"] as const;
 
 /** Every route of the API (besides /healthz, /metrics and /openapi.json, which need no key). */
 export const API_ROUTES = {
-  currentVersion: { method: "GET", path: "/v1/policy/current", status: 200, summary: "The version in force", errors: [] },
-  history: { method: "GET", path: "/v1/policy/history", status: 200, summary: "Published versions and rollbacks with author, time, summary and dry-run result", errors: [] },
-  evaluate: { method: "POST", path: "/v1/policy/evaluate", status: 200, summary: "Compile, test, diff and dry-run a change without proposing it", errors: ["REQUEST_INVALID", "CHANGE_REJECTED"] },
-  listProposals: { method: "GET", path: "/v1/proposals", status: 200, summary: "All proposals", errors: [] },
-  propose: { method: "POST", path: "/v1/proposals", status: 201, summary: "Propose a change", errors: ["REQUEST_INVALID", "FORBIDDEN", "CHANGE_REJECTED"] },
-  getProposal: { method: "GET", path: "/v1/proposals/{id}", status: 200, summary: "One proposal", errors: ["NOT_FOUND"] },
-  approve: { method: "POST", path: "/v1/proposals/{id}/approve", status: 200, summary: "Approve (a regulator may ask for immediate effect)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"] },
-  apply: { method: "POST", path: "/v1/proposals/{id}/apply", status: 200, summary: "Regulator: put an approved change into effect now", errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"] },
-  rollback: { method: "POST", path: "/v1/policy/rollback", status: 200, summary: "Regulator: put an earlier version back in force", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND"] },
-  ledger: { method: "GET", path: "/v1/ledger", status: 200, summary: "Every ledger entry", errors: [] },
-  ledgerExport: { method: "GET", path: "/v1/ledger/export", status: 200, summary: "The ledger as JSON lines", errors: [], contentType: "application/x-ndjson" },
+  currentVersion: { method: "GET", path: "/v1/policy/current", status: 200, summary: "The version in force", errors: [], roles: READERS },
+  history: { method: "GET", path: "/v1/policy/history", status: 200, summary: "Published versions and rollbacks with author, time, summary and dry-run result", errors: [], roles: READERS },
+  evaluate: { method: "POST", path: "/v1/policy/evaluate", status: 200, summary: "Compile, test, diff and dry-run a change without proposing it", errors: ["REQUEST_INVALID", "FORBIDDEN", "CHANGE_REJECTED"], roles: CHANGERS },
+  listProposals: { method: "GET", path: "/v1/proposals", status: 200, summary: "All proposals", errors: [], roles: READERS },
+  propose: { method: "POST", path: "/v1/proposals", status: 201, summary: "Propose a change", errors: ["REQUEST_INVALID", "FORBIDDEN", "CHANGE_REJECTED"], roles: CHANGERS },
+  getProposal: { method: "GET", path: "/v1/proposals/{id}", status: 200, summary: "One proposal", errors: ["NOT_FOUND"], roles: READERS },
+  approve: { method: "POST", path: "/v1/proposals/{id}/approve", status: 200, summary: "Approve (a regulator may ask for immediate effect)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"], roles: CHANGERS },
+  apply: { method: "POST", path: "/v1/proposals/{id}/apply", status: 200, summary: "Regulator: put an approved change into effect now", errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"], roles: REGULATORS },
+  rollback: { method: "POST", path: "/v1/policy/rollback", status: 200, summary: "Regulator: put an earlier version back in force", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND"], roles: REGULATORS },
+  ledger: { method: "GET", path: "/v1/ledger", status: 200, summary: "Every ledger entry", errors: [], roles: READERS },
+  ledgerExport: { method: "GET", path: "/v1/ledger/export", status: 200, summary: "The ledger as JSON lines", errors: [], contentType: "application/x-ndjson", roles: READERS },
 } as const satisfies Readonly<Record<string, RouteSpec>>;
 
 export type Operation = keyof typeof API_ROUTES;

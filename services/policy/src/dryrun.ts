@@ -10,7 +10,7 @@ import { SchemaCatalog, type Decision, type DecisionEngine } from "../../decisio
 import type { DryRunReport } from "./api.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
 
-interface Sampled {
+export interface Sampled {
   readonly type: EventType;
   readonly attrs: Case;
 }

@@ -74,7 +74,17 @@ export class ConflictError extends PolicyServiceError {
   }
 }
 
-/** A change that cannot become a proposal: it does not compile, its tests fail, or it breaches the floor. */
+/** The worker thread that computes a proposal's impact failed (not the proposal); answered as INTERNAL. */
+export class ImpactWorkerError extends PolicyServiceError {
+  constructor(message: string) {
+    super("INTERNAL", message);
+  }
+}
+
+/**
+ * A change that cannot become a proposal: it does not compile, its tests fail or miss the coverage floor, it
+ * deletes or changes a test in force, its checks take too long, or it breaches the floor.
+ */
 export class ChangeRejectedError extends PolicyServiceError {
   constructor(message: string, details: unknown) {
     super("CHANGE_REJECTED", `${message}; the policy in force is unchanged`, details);

@@ -1,17 +1,18 @@
 /**
  * Evaluating a change, without changing any state: applied to the version in force, it is compiled and
- * tested, its impact computed exactly, and it is dry-run on recent traffic.
+ * tested (OPA in its sandbox, compile.ts; held to the coverage floor, and unable to delete or change the tests
+ * in force), its impact computed exactly and dry-run on recent traffic — in a worker thread with a wall-clock
+ * limit (impact-pool.ts), never on the service's event loop.
  */
 import type { Kafka } from "kafkajs";
 import type { Config, PolicyBundle } from "../../shared/src/index.js";
 import { makeBundle } from "../../policy-build/src/index.js";
-import { PolicyEngine } from "../../decision/src/index.js";
 import type { DryRunReport, Impact, PolicyChange, TestSummary } from "./api.js";
 import { applyChange, sourceOfBundle } from "./change.js";
 import { compileAndTest } from "./compile.js";
-import { dryRun, sampleRecent } from "./dryrun.js";
+import { sampleRecent } from "./dryrun.js";
 import { ChangeRejectedError } from "./errors.js";
-import { compareEngines } from "./impact.js";
+import { ImpactWorkers } from "./impact-pool.js";
 
 export interface Evaluation {
   /** The proposed bundle, unsigned. */
@@ -21,29 +22,48 @@ export interface Evaluation {
   readonly tests: TestSummary;
 }
 
+const TEST_FILE = /_test\.rego$/;
+
+/**
+ * The Rego test files of the version in force that `change` deletes or changes, e.g. "router/floor_test.rego
+ * (deleted)". A change may add tests, never take away or weaken one in force.
+ */
+export function testsInForceTouched(base: Pick<PolicyBundle, "rego">, change: PolicyChange): string[] {
+  const inForce = base.rego ?? {};
+  return Object.entries(change.rego ?? {})
+    .filter(([path, text]) => TEST_FILE.test(path) && Object.hasOwn(inForce, path) && text !== inForce[path])
+    .map(([path, text]) => `${path} (${text === null ? "deleted" : "changed"})`)
+    .sort();
+}
+
 export class Evaluator {
-  private readonly engines = new Map<string, PolicyEngine>();
+  private readonly workers = new ImpactWorkers();
 
   constructor(
     private readonly config: Config,
     private readonly kafka: Kafka,
-  ) {}
-
-  private async engine(b: PolicyBundle): Promise<PolicyEngine> {
-    let e = this.engines.get(b.version);
-    if (!e) this.engines.set(b.version, (e = await PolicyEngine.load(b, 1000)));
-    return e;
+  ) {
+    this.workers.warm();
   }
 
-  /** Throws ChangeRejectedError when the change does not compile or its tests fail. */
+  /** Throws ChangeRejectedError when the change does not pass its checks, or they take too long. */
   async evaluate(base: PolicyBundle, change: PolicyChange, label: string): Promise<Evaluation> {
+    const checks = this.config.policyChecks;
+    const touched = testsInForceTouched(base, change);
+    if (touched.length > 0) throw new ChangeRejectedError(`the change deletes or changes test files of the version in force (${touched.join(", ")}); a change may add tests but not remove or change them`, { testsInForce: touched });
     const src = applyChange(sourceOfBundle(base), change);
-    const out = await compileAndTest(this.config.opaBin, src);
+    const out = await compileAndTest(this.config.opaBin, src, { minCoverage: checks.minCoverage, timeoutMs: checks.opaTimeoutMs });
+    if (out.reason === "timeout") throw new ChangeRejectedError(`the proposed policy took too long to compile or test (each OPA run is stopped after ${checks.opaTimeoutMs} ms, PX_POLICY_SANDBOX_TIMEOUT_MS)`, { compiler: out.error });
+    if (out.reason === "coverage") throw new ChangeRejectedError(`the proposed policy's tests cover ${out.tests?.coverage.toFixed(1)}% of it, under the floor of ${checks.minCoverage}% (PX_POLICY_MIN_COVERAGE)`, { compiler: out.error, tests: out.tests });
     if (!out.ok || !out.wasm || !out.tests) throw new ChangeRejectedError("the proposed policy does not compile or its tests fail", { compiler: out.error, tests: out.tests });
     const bundle = makeBundle(out.wasm, src.data, label, { ...src.rego });
-    const [cur, next] = await Promise.all([this.engine(base), this.engine(bundle)]);
-    const impact = compareEngines(cur, next);
     const sample = await sampleRecent(this.kafka, this.config, this.config.policyService.dryRunEvents);
-    return { bundle, impact, dryRun: dryRun(cur, next, sample), tests: { passed: out.tests.passed, failed: out.tests.failed, coverage: out.tests.coverage } };
+    const { impact, dryRun } = await this.workers.run({ base, proposed: bundle, sample }, checks.impactTimeoutMs);
+    return { bundle, impact, dryRun, tests: { passed: out.tests.passed, failed: out.tests.failed, coverage: out.tests.coverage } };
+  }
+
+  /** Stops the worker threads. */
+  close(): Promise<void> {
+    return this.workers.close();
   }
 }

@@ -27,7 +27,7 @@ export const ERROR_REGISTRY: { readonly [C in PolicyErrorCode]: ErrorMapping } &
   ROUTE_NOT_FOUND: { status: 404, hint: "GET /openapi.json lists the routes of this API" },
   NOT_FOUND: { status: 404, hint: "check the id: GET /v1/proposals lists the proposals, GET /v1/policy/history the versions" },
   CONFLICT: { status: 409, hint: "read the proposal again (GET /v1/proposals/{id}); a published or superseded proposal no longer changes, so propose a new change" },
-  CHANGE_REJECTED: { status: 422, hint: "the policy in force is unchanged; fix what details name (compiler output, failing tests or floor breaches) and submit the change again" },
+  CHANGE_REJECTED: { status: 422, hint: "the policy in force is unchanged; fix what details name (compiler output, failing tests, coverage under the floor, tests in force deleted or changed, a check over its time limit, or floor breaches) and submit the change again" },
   INTERNAL: { status: 500, hint: "the policy service logged the failure; retry, and report it if it persists" },
   DEPENDENCY_FAILED: { status: 503, hint: "Kafka or the schema registry did not answer; retry shortly" },
   LEDGER_WRITER_FENCED: { status: 503, hint: "another policy service instance took over the ledger and this one can no longer record; send requests to that instance, or restart this one" },

@@ -1,12 +1,14 @@
 /**
- * HTTP API of the policy service: the routes of api.ts, each checked (requests.ts), authenticated and handed
- * to the service; every error answered through the registry of http-errors.ts. See openapi.ts.
+ * HTTP API of the policy service: the routes of api.ts, each authenticated, its roles checked (the route
+ * table names them), its body checked (requests.ts) and handed to the service; every error answered through
+ * the registry of http-errors.ts. See openapi.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Counter, type Registry } from "prom-client";
 import type { Logger } from "../../shared/src/index.js";
-import { API_ROUTES, type ApiResponses, type Operation, type PathParams } from "./api.js";
-import { AuthError, RequestInvalidError, RouteNotFoundError } from "./errors.js";
+import { API_ROUTES, type ApiResponses, type Operation, type PathParams, type Role } from "./api.js";
+import { authorizePropose, type ContractsInForce } from "./authz.js";
+import { AuthError, ForbiddenError, RequestInvalidError, RouteNotFoundError } from "./errors.js";
 import { errorResponse } from "./http-errors.js";
 import { OPENAPI } from "./openapi.js";
 import { parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRollbackRequest } from "./requests.js";
@@ -48,8 +50,11 @@ function handlers(service: PolicyService): Handlers {
   return {
     currentVersion: async () => ({ version: service.currentVersion() }),
     history: () => service.history(),
-    evaluate: async ({ body }) => {
-      const ev = await service.evaluate(parseEvaluateRequest(body).change);
+    evaluate: async ({ user, body }) => {
+      const { change } = parseEvaluateRequest(body);
+      // A party may evaluate only what it may propose: running submitted Rego is not for anyone else.
+      authorizePropose(user, change, service.bundle(service.currentVersion()).data.contracts as ContractsInForce);
+      const ev = await service.evaluate(change);
       return { proposedVersion: ev.bundle.version, tests: ev.tests, impact: ev.impact, dryRun: ev.dryRun };
     },
     listProposals: async () => service.listProposals(),
@@ -79,6 +84,12 @@ const ROUTES: readonly Route[] = (Object.keys(API_ROUTES) as Operation[]).map((o
   pattern: new RegExp(`^${API_ROUTES[op].path.replace(/\{(\w+)\}/g, "(?<$1>[\\w-]+)")}$`),
 }));
 
+/** The route table's roles (api.ts), checked before anything else of the request is read. */
+function authorizeRoute(user: User, op: Operation): void {
+  const roles: readonly Role[] = API_ROUTES[op].roles;
+  if (!roles.includes(user.role)) throw new ForbiddenError(`${user.id} is a ${user.role}; ${API_ROUTES[op].method} ${API_ROUTES[op].path} is for ${roles.join(" and ")} users only`);
+}
+
 export function policyApi(service: PolicyService, users: Users, log: Logger, registry: Registry): Server {
   const requests = new Counter({ name: "px_policy_requests_total", help: "Policy API requests", labelNames: ["route", "status"], registers: [registry] });
   const handle = handlers(service) as Readonly<Record<Operation, (ctx: Ctx<Operation>) => Promise<unknown>>>;
@@ -102,6 +113,7 @@ export function policyApi(service: PolicyService, users: Users, log: Logger, reg
       try {
         if (!route || !spec) throw new RouteNotFoundError(req.method ?? "?", path);
         user = users.authenticate(req.headers.authorization);
+        authorizeRoute(user, route.op);
         const body = req.method === "POST" ? await readBody(req) : {};
         const params = (route.pattern.exec(path)?.groups ?? {}) as PathParams<Operation>;
         const out = await handle[route.op]({ user, body, params });

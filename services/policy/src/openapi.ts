@@ -1,12 +1,13 @@
 /**
  * The OpenAPI document of the policy service, served at GET /openapi.json. It is built from api.ts: paths
- * from API_ROUTES, error responses from the error registry (http-errors.ts), and every schema checked
- * against the api.ts type it describes (a field added to a type without its schema does not compile).
+ * from API_ROUTES (with the roles that may call each, as `x-roles`), error responses from the error registry
+ * (http-errors.ts), and every schema checked against the api.ts type it describes (a field added to a type
+ * without its schema does not compile).
  */
 import { EVENT_TYPES, SHARED_ERROR_CODES } from "../../shared/src/index.js";
 import { LEDGER_ENTRY_TYPES, LEDGER_ERROR_CODES } from "../../ledger/src/index.js";
 import type { LedgerEntry } from "../../ledger/src/index.js";
-import { API_ROUTES, type ApiErrorCode, type ApiRequests, type ApiResponses, type Operation } from "./api.js";
+import { API_ROUTES, ROLES, type ApiErrorCode, type ApiRequests, type ApiResponses, type Operation } from "./api.js";
 import type * as Api from "./api.js";
 import { POLICY_ERROR_CODES } from "./errors.js";
 import { ERROR_REGISTRY, type ErrorMapping } from "./http-errors.js";
@@ -189,9 +190,13 @@ function operation(op: Operation): Record<string, unknown> {
   const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
   const request = (REQUESTS as Readonly<Partial<Record<Operation, Schema<unknown>>>>)[op];
   const contentType = "contentType" in r ? r.contentType : "application/json";
+  const roles: readonly Api.Role[] = r.roles;
+  const everyone = ROLES.every((role) => roles.includes(role));
   return {
     operationId: op,
     summary: r.summary,
+    description: everyone ? `Roles: ${roles.join(", ")} (every role).` : `Roles: ${roles.join(", ")} only; a key of another role is answered 403 FORBIDDEN before the request is read.`,
+    "x-roles": roles,
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(request ? { requestBody: { required: op !== "approve", content: { "application/json": { schema: request.json } } } } : {}),
     responses: { [String(r.status)]: { description: r.summary, content: { [contentType]: { schema: RESPONSES[op].json } } }, ...errorResponses([...COMMON_ERRORS, ...r.errors]) },

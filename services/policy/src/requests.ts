@@ -9,8 +9,14 @@ type Body = Readonly<Record<string, unknown>>;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-const REGO_PATH = /^router\/[A-Za-z0-9_.-]+\.rego$/;
+/**
+ * Names that become file names (compile.ts writes `router/<name>.rego` and `contracts/<id>.json` into its
+ * scratch directory), so they are checked as names before anything touches a file: no '/', '.', '..'.
+ */
+const REGO_PATH = /^router\/[a-z0-9_]+\.rego$/;
 const PARTY_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A contract between two parties is named after them, `<party>--<party>` (e.g. jd--zto); a single name is allowed too. */
+const CONTRACT_ID = /^[a-z0-9][a-z0-9-]{0,62}(--[a-z0-9][a-z0-9-]{0,62})?$/;
 
 /** The problems of a change, with paths under `at` (e.g. "change.contracts.jd--zto.id must be 'jd--zto'"). */
 export function changeProblems(raw: unknown, at = "change"): string[] {
@@ -22,6 +28,7 @@ export function changeProblems(raw: unknown, at = "change"): string[] {
     else
       for (const [id, c] of Object.entries(raw.contracts)) {
         const here = `${at}.contracts.${id}`;
+        if (!CONTRACT_ID.test(id)) problems.push(`${at}.contracts id '${id}' must be lower-case letters, digits and '-' (e.g. jd--zto)`);
         if (c === null) continue;
         if (!isObj(c)) problems.push(`${here} must be an object or null`);
         else {
@@ -36,7 +43,7 @@ export function changeProblems(raw: unknown, at = "change"): string[] {
     if (!isObj(raw.rego)) problems.push(`${at}.rego must be an object of path → Rego text (or null to remove)`);
     else
       for (const [path, text] of Object.entries(raw.rego)) {
-        if (!REGO_PATH.test(path)) problems.push(`${at}.rego path '${path}' must be router/<name>.rego`);
+        if (!REGO_PATH.test(path)) problems.push(`${at}.rego path '${path}' must be router/<name>.rego, the name of lower-case letters, digits and '_'`);
         if (text !== null && typeof text !== "string") problems.push(`${at}.rego.${path} must be text or null`);
       }
   }

@@ -55,6 +55,7 @@ export class PolicyService {
     private readonly workflow: ProposalWorkflow,
     private readonly notices: NoticePublisher,
     private readonly counts: DeliveryCountsRecorder,
+    private readonly evaluator: Evaluator,
     /** Stored records refused at start-up (forged, moved, replayed or out of step with the ledger). */
     readonly refusedState: readonly StateRefusedError[],
   ) {}
@@ -80,7 +81,7 @@ export class PolicyService {
     const workflow = await ProposalWorkflow.open({ ...d, index, onRefused, versions, evaluator, notices, now });
     const counts = new DeliveryCountsRecorder(d.kafka, d.config, d.ledger, d.log, now);
     await counts.start();
-    const s = new PolicyService(d, versions, workflow, notices, counts, refused);
+    const s = new PolicyService(d, versions, workflow, notices, counts, evaluator, refused);
     s.timers.push(
       every(PUBLISH_DUE_MS, () => s.queue.run(() => workflow.publishDue()), (err) => d.log.error({ err }, "scheduled publication failed")),
       every(COUNTS_MS, () => s.recordDeliveryCounts(), (err) => d.log.error({ err }, "delivery counts not recorded")),
@@ -95,6 +96,7 @@ export class PolicyService {
     await this.notices.close();
     await this.workflow.close();
     await this.versions.close();
+    await this.evaluator.close();
   }
 
   /** Appends the per-minute delivery counts that are due to the ledger. */

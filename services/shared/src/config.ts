@@ -61,6 +61,15 @@ export interface Config {
   /** Ed25519 keys: the policy service signs bundles and ledger entries; routers and verifiers check them. */
   readonly signing: { readonly privateKeyFile: string; readonly publicKeyFile: string };
   readonly policyService: { readonly port: number; readonly url: string; readonly usersFile: string; readonly dryRunEvents: number; readonly countsGraceMs: number };
+  /** What every policy change must pass, and the limits its checks of submitted Rego run under. */
+  readonly policyChecks: {
+    /** Rego test coverage floor in percent (PX_POLICY_MIN_COVERAGE), for the policy-build CLI and every proposal. */
+    readonly minCoverage: number;
+    /** Wall-clock limit of each OPA run (build, test) on a proposed policy (PX_POLICY_SANDBOX_TIMEOUT_MS); the process is killed at it. */
+    readonly opaTimeoutMs: number;
+    /** Wall-clock limit of a proposal's impact and dry run in its worker thread (PX_POLICY_IMPACT_TIMEOUT_MS). */
+    readonly impactTimeoutMs: number;
+  };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -218,6 +227,11 @@ export function loadConfig(env: Env = process.env): Config {
       usersFile: resolve(str(env, "PX_USERS_FILE", "policies/users.json")),
       dryRunEvents: int(env, "PX_DRY_RUN_EVENTS", 10_000, 1, 1_000_000),
       countsGraceMs: int(env, "PX_LEDGER_COUNTS_GRACE_MS", 15_000, 0, 600_000),
+    },
+    policyChecks: {
+      minCoverage: int(env, "PX_POLICY_MIN_COVERAGE", 90, 0, 100),
+      opaTimeoutMs: int(env, "PX_POLICY_SANDBOX_TIMEOUT_MS", 5_000, 100, 600_000),
+      impactTimeoutMs: int(env, "PX_POLICY_IMPACT_TIMEOUT_MS", 10_000, 100, 600_000),
     },
   };
 }
