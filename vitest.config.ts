@@ -3,11 +3,15 @@ import { defineConfig } from "vitest/config";
 // Two projects: `unit` (pure logic, no services) and `integration` (against the real local stack, which the
 // global setup brings up when it is not running).
 export default defineConfig({
+  // The workspace packages (@parcel-exchange/*) resolve to their TypeScript sources, not their built dist/.
+  resolve: { conditions: ["px-source"] },
+  ssr: { resolve: { conditions: ["px-source"] } },
   test: {
     // Integration files share one broker; run files one at a time.
     fileParallelism: false,
     projects: [
       {
+        extends: true,
         test: {
           name: "unit",
           include: ["services/**/*.test.ts", "load-tests/**/*.test.ts"],
@@ -16,6 +20,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "integration",
           include: ["services/**/*.int.test.ts", "test/**/*.int.test.ts"],

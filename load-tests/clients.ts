@@ -31,9 +31,9 @@ import {
   type MessageToProduce,
 } from "@platformatic/kafka";
 import type { IHeaders, Kafka, Message as KjsMessage, Producer as KjsProducer } from "kafkajs";
-import { createKafka, createLogger, ensureTopics, idempotentProducer, type Logger } from "../services/shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, idempotentProducer, type Logger } from "@parcel-exchange/shared";
 import { testConfig } from "../test/helpers.js";
-import { createRouterKafka, type PartitionSink } from "../services/router/src/index.js";
+import { createRouterKafka, type PartitionSink } from "@parcel-exchange/router";
 import { preloadEvents, ingressTopics, bounded, endOffsetsTotal, fmt, groupLag, median, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";
 
 

@@ -22,11 +22,11 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { compileWasm, loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
-import { PolicyEngine, SchemaCatalog, type SchemaSource } from "../services/decision/src/index.js";
-import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRecord } from "../services/router/src/index.js";
-import { avroTypeOf, prepareEvent } from "../services/sdk/src/index.js";
-import { EVENT_TYPES, loadConfig, schemaJson, topics, type EventType, type PartyInfo, type PolicyData } from "../services/shared/src/index.js";
+import { compileWasm, loadPolicyData, makeBundle } from "@parcel-exchange/policy-build";
+import { PolicyEngine, SchemaCatalog, type SchemaSource } from "@parcel-exchange/decision";
+import { ActivePolicy, RouterCore, type CoreSettings, type QuotaView, type RawRecord } from "@parcel-exchange/router";
+import { avroTypeOf, prepareEvent } from "@parcel-exchange/sdk";
+import { EVENT_TYPES, loadConfig, schemaJson, topics, type EventType, type PartyInfo, type PolicyData } from "@parcel-exchange/shared";
 import { generateLoad, MARKETPLACES, publisherOf, PUBLISHERS } from "./generate.js";
 import { fmt, median, readRuns, runBenchmark, wholeNumber, writeResults } from "./kit.js";
 

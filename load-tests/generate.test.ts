@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { prepareEvents, type ParcelEventInput } from "../services/sdk/src/index.js";
+import { prepareEvents, type ParcelEventInput } from "@parcel-exchange/sdk";
 import { COURIERS, LOCKERS, MARKETPLACES, PUBLISHERS, generateLoad, publisherOf, rng } from "./generate.js";
 
 const timeOf = (e: ParcelEventInput): number => (e.type === "OrderCreated" ? e.event.createdAt : e.event.eventTime);

@@ -14,7 +14,7 @@
  * order within each parcel, ready for that party's PartyPublisher.publishMany: each party publishes only its own
  * events, on its own ingress topics.
  */
-import type { LockerEventInput, OrderCreatedInput, ParcelEventInput, TrackingEventInput, TrackingStatus } from "../services/sdk/src/index.js";
+import type { LockerEventInput, OrderCreatedInput, ParcelEventInput, TrackingEventInput, TrackingStatus } from "@parcel-exchange/sdk";
 
 export const MARKETPLACES = ["taobao", "jd"] as const;
 export const COURIERS = ["sf-express", "zto"] as const;

@@ -6,8 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Admin, Kafka } from "kafkajs";
-import { PartyPublisher } from "../services/sdk/src/index.js";
-import { createKafka, deleteTopicsWithPrefix, ensureTopics, ingressTopicsOf, registerEventSchemas, topics, type Config, type Logger } from "../services/shared/src/index.js";
+import { PartyPublisher } from "@parcel-exchange/sdk";
+import { createKafka, deleteTopicsWithPrefix, ensureTopics, ingressTopicsOf, registerEventSchemas, topics, type Config, type Logger } from "@parcel-exchange/shared";
 import { generateLoad, PARTY_KINDS, PUBLISHERS } from "./generate.js";
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "results");

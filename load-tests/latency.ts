@@ -10,8 +10,8 @@
  */
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { PartyPublisher } from "../services/sdk/src/index.js";
-import { createKafka, createLogger, HEADERS, topics } from "../services/shared/src/index.js";
+import { PartyPublisher } from "@parcel-exchange/sdk";
+import { createKafka, createLogger, HEADERS, topics } from "@parcel-exchange/shared";
 import { envOf, publishPolicy, spawnRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { generateLoad, publisherOf, PUBLISHERS } from "./generate.js";

@@ -14,8 +14,8 @@
  * to the configured brokers and policy service, and stops by itself after the duration.
  */
 import { parseArgs } from "node:util";
-import { PartyPublisher } from "../services/sdk/src/index.js";
-import { createKafka, createLogger, idempotentProducer, loadConfig, topics } from "../services/shared/src/index.js";
+import { PartyPublisher } from "@parcel-exchange/sdk";
+import { createKafka, createLogger, idempotentProducer, loadConfig, topics } from "@parcel-exchange/shared";
 import { COURIERS, generateLoad, publisherOf, PUBLISHERS } from "./generate.js";
 import { runBenchmark, sleep } from "./kit.js";
 

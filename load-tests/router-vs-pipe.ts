@@ -12,7 +12,7 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
-import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Config, type Logger } from "../services/shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, idempotentProducer, topics as topicsOf, type Config, type Logger } from "@parcel-exchange/shared";
 import { publishPolicy, startRouter, type RunningRouter } from "../test/harness.js";
 import { testConfig } from "../test/helpers.js";
 import { preloadEvents, counterTotal, ingressTopics, endOffsetsTotal, fmt, groupLag, median, readRuns, runBenchmark, sleep, waitFor, wholeNumber, writeResults } from "./kit.js";

@@ -6,10 +6,10 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { createKafka, createLogger, idempotentProducer, topics } from "../services/shared/src/index.js";
-import { PartyPublisher } from "../services/sdk/src/index.js";
-import { loadPolicyData } from "../services/policy-build/src/index.js";
-import { quotaKey, utcDay } from "../services/router/src/index.js";
+import { createKafka, createLogger, idempotentProducer, topics } from "@parcel-exchange/shared";
+import { PartyPublisher } from "@parcel-exchange/sdk";
+import { loadPolicyData } from "@parcel-exchange/policy-build";
+import { quotaKey, utcDay } from "@parcel-exchange/router";
 import { O1 } from "./fixtures.js";
 import { publishPolicy, readAll, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";

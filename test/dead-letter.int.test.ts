@@ -4,9 +4,9 @@
  * never be written, so the partition stopped for good. Now the dead letter is bounded and the router keeps routing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka, createLogger, HEADERS, idempotentProducer, topics } from "../services/shared/src/index.js";
-import { PartyPublisher } from "../services/sdk/src/index.js";
-import { DEAD_LETTER_TRUNCATED } from "../services/router/src/index.js";
+import { createKafka, createLogger, HEADERS, idempotentProducer, topics } from "@parcel-exchange/shared";
+import { PartyPublisher } from "@parcel-exchange/sdk";
+import { DEAD_LETTER_TRUNCATED } from "@parcel-exchange/router";
 import { T2 } from "./fixtures.js";
 import { publishPolicy, readAll, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig } from "./helpers.js";

@@ -4,8 +4,8 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { ChildProcess } from "node:child_process";
-import { PartyPublisher, type ParcelEventInput } from "../services/sdk/src/index.js";
-import { createKafka, createLogger, HEADERS, topics } from "../services/shared/src/index.js";
+import { PartyPublisher, type ParcelEventInput } from "@parcel-exchange/sdk";
+import { createKafka, createLogger, HEADERS, topics } from "@parcel-exchange/shared";
 import { deliverTopics, envOf, publishPolicy, readAll, spawnRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";
 

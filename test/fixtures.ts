@@ -1,7 +1,7 @@
 /** The parcels of the expectation table: one order, its tracking and locker events, across parties. */
-import type { LockerEventInput, OrderCreatedInput, TrackingEventInput } from "../services/sdk/src/index.js";
-import { loadConfig } from "../services/shared/src/index.js";
-import { recipientKey, tokenOf } from "../services/decision/src/index.js";
+import type { LockerEventInput, OrderCreatedInput, TrackingEventInput } from "@parcel-exchange/sdk";
+import { loadConfig } from "@parcel-exchange/shared";
+import { recipientKey, tokenOf } from "@parcel-exchange/decision";
 
 const jdKey = recipientKey(loadConfig({ NODE_ENV: "test" }).router.tokenKey, "jd");
 const jdToken = (v: string): string => tokenOf(jdKey, v);

@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig, localStackEnv, localStackUp, subscribeWhenReady } from "../services/shared/src/index.js";
+import { createKafka, createLogger, deleteTopicsWithPrefix, ensureTopics, idempotentProducer, loadConfig, localStackEnv, localStackUp, subscribeWhenReady } from "@parcel-exchange/shared";
 import { TEST_TOPIC_ROOT, testTopicPrefix } from "./helpers.js";
 
 async function warmUp(): Promise<void> {

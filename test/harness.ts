@@ -4,11 +4,11 @@ import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import type { KafkaMessage } from "kafkajs";
-import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, subscribeWhenReady, topics, type BundleRelease, type Config, type PolicyBundle, type PolicyData } from "../services/shared/src/index.js";
-import { compileWasm, loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
-import { routerMetrics, Router } from "../services/router/src/index.js";
+import { createKafka, createLogger, createMetricsRegistry, loadSigner, signBundle, subscribeWhenReady, topics, type BundleRelease, type Config, type PolicyBundle, type PolicyData } from "@parcel-exchange/shared";
+import { compileWasm, loadPolicyData, makeBundle, publishBundle } from "@parcel-exchange/policy-build";
+import { routerMetrics, Router } from "@parcel-exchange/router";
 import { ROOT, until } from "./helpers.js";
-import { startPolicyService as startService, type RunningPolicyService } from "../services/policy/src/index.js";
+import { startPolicyService as startService, type RunningPolicyService } from "@parcel-exchange/policy";
 export type { RunningPolicyService };
 
 let wasm: Promise<Buffer> | undefined;
@@ -62,7 +62,7 @@ export async function startRouter(config: Config): Promise<RunningRouter> {
 
 /** A router as a separate process (for crash tests); resolves once it has started. */
 export async function spawnRouter(env: Record<string, string>): Promise<{ child: ChildProcess; versions: string[] }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "services/router/src/main.ts")], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--conditions=px-source", "--import", "tsx", join(ROOT, "services/router/src/main.ts")], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const versions: string[] = [];
   let started = false;
   createInterface({ input: child.stdout! }).on("line", (line) => {

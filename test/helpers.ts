@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { loadConfig, type Config } from "../services/shared/src/index.js";
+import { loadConfig, type Config } from "@parcel-exchange/shared";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const STACK = join(ROOT, "infra/local/stack.sh");

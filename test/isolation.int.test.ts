@@ -29,10 +29,10 @@ import {
   verifyKafkaAccess,
   type Config,
   type Signer,
-} from "../services/shared/src/index.js";
-import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
-import { PartyPublisher, prepareEvent } from "../services/sdk/src/index.js";
-import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "../services/provision/src/index.js";
+} from "@parcel-exchange/shared";
+import { loadPolicyData, makeBundle, publishBundle } from "@parcel-exchange/policy-build";
+import { PartyPublisher, prepareEvent } from "@parcel-exchange/sdk";
+import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "@parcel-exchange/provision";
 import { T2 } from "./fixtures.js";
 import { policyWasm, publishPolicy, readAll, startRouter, testRelease, type RunningRouter } from "./harness.js";
 import { ROOT, run, testConfig, until } from "./helpers.js";

@@ -4,10 +4,10 @@
  * no event reaches a party twice, and buyers never lose tracking.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { DeliverySubscriber, PartyPublisher, type ParcelEventInput } from "../services/sdk/src/index.js";
-import { loadSigner, signBundle, createKafka, createLogger, type PolicyBundle } from "../services/shared/src/index.js";
-import { loadPolicyData, makeBundle, publishBundle } from "../services/policy-build/src/index.js";
-import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking, LANES, lifecycle, checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "../services/demo/src/index.js";
+import { DeliverySubscriber, PartyPublisher, type ParcelEventInput } from "@parcel-exchange/sdk";
+import { loadSigner, signBundle, createKafka, createLogger, type PolicyBundle } from "@parcel-exchange/shared";
+import { loadPolicyData, makeBundle, publishBundle } from "@parcel-exchange/policy-build";
+import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking, LANES, lifecycle, checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "@parcel-exchange/demo";
 import { policyWasm, startRouter, testRelease, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";
 

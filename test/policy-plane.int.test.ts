@@ -12,9 +12,9 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KafkaMessage } from "kafkajs";
-import { createKafka, createLogger, idempotentProducer, keyIdOf, loadSigner, serializeBundle, signBundle, topics, type Config, type Signer } from "../services/shared/src/index.js";
-import { LedgerIntegrityError, ledgerTopic, nextEntry, type LedgerEntry } from "../services/ledger/src/index.js";
-import { loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
+import { createKafka, createLogger, idempotentProducer, keyIdOf, loadSigner, serializeBundle, signBundle, topics, type Config, type Signer } from "@parcel-exchange/shared";
+import { LedgerIntegrityError, ledgerTopic, nextEntry, type LedgerEntry } from "@parcel-exchange/ledger";
+import { loadPolicyData, makeBundle } from "@parcel-exchange/policy-build";
 import { policyWasm, readAll, startPolicyService, startRouter, type RunningPolicyService, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";
 
@@ -52,31 +52,34 @@ async function immediateChange(s: RunningPolicyService, label: string): Promise<
   return s.service.currentVersion();
 }
 
+/** A policy service and a router on a deployment of their own, started before a block's tests, stopped after. */
+function serviceAndRouter(name: string): { config: Config; up: { running?: RunningPolicyService | undefined; router?: RunningRouter } } {
+  const config = testConfig(name);
+  const up: { running?: RunningPolicyService | undefined; router?: RunningRouter } = {};
+  beforeAll(async () => {
+    up.running = await startPolicyService(config);
+    up.router = await startRouter(config);
+  }, 240_000);
+  afterAll(async () => {
+    await up.router?.stop();
+    await up.running?.stop();
+  });
+  return { config, up };
+}
+
 const refusedCount = async (r: RunningRouter) => (await r.metrics.policyReloads.get()).values.find((v) => v.labels.result === "refused")?.value ?? 0;
 
 describe("the policy service treats its own stored state as untrusted", () => {
-  const config = testConfig("pstate");
-  let running: RunningPolicyService | undefined;
-  let router: RunningRouter;
-
-  beforeAll(async () => {
-    running = await startPolicyService(config);
-    router = await startRouter(config);
-  }, 240_000);
-
-  afterAll(async () => {
-    await router?.stop();
-    await running?.stop();
-  });
+  const { config, up } = serviceAndRouter("pstate");
 
   it("refuses forged versions and proposals at start-up and never publishes them; refuses a replayed older state", async () => {
-    const genuine = running!.service.currentVersion();
+    const genuine = up.running!.service.currentVersion();
     // A genuine proposal, published at once: its stored records are [proposed, published].
-    const published = await immediateChange(running!, "a genuine change");
-    const proposalId = running!.service.listProposals().find((p) => p.publishedVersion === published)!.id;
-    await until("the router to apply the genuine change", () => router.router.policyVersion === published || undefined);
-    await running!.stop();
-    running = undefined;
+    const published = await immediateChange(up.running!, "a genuine change");
+    const proposalId = up.running!.service.listProposals().find((p) => p.publishedVersion === published)!.id;
+    await until("the router to apply the genuine change", () => up.router!.router.policyVersion === published || undefined);
+    await up.running!.stop();
+    up.running = undefined;
 
     const t = topics(config.topicPrefix);
     // The forged bundle gives SF Express what the regulator's ceiling forbids if it is ever applied: here, a
@@ -114,12 +117,12 @@ describe("the policy service treats its own stored state as untrusted", () => {
     // 4. A tombstone for the genuine version in force.
     await produce(config, t.policyVersions, [{ key: "nonexistent", value: null }]);
 
-    running = await startPolicyService(config);
-    const s = running.service;
+    up.running = await startPolicyService(config);
+    const s = up.running.service;
     const refused = s.refusedState.map((e) => `${e.store}/${e.key}`).sort();
     expect(refused).toEqual(["versions/nonexistent", `versions/${forged.version}`, `proposals/${proposalId}`, "proposals/prop-forged1", "proposals/prop-forged2", "proposals/prop-moved"].sort());
     expect(s.refusedState.find((e) => e.key === proposalId)!.reason).toMatch(/older state written again/);
-    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    const metrics = await (await fetch(`${up.running!.url}/metrics`)).text();
     expect(metrics).toMatch(/px_policy_state_refused_total\{store="proposals"[^}]*\} 4/);
     expect(metrics).toMatch(/px_policy_state_refused_total\{store="versions"[^}]*\} 2/);
     // The genuine state is intact: the proposal stays published, the version in force is the genuine one.
@@ -129,8 +132,8 @@ describe("the policy service treats its own stored state as untrusted", () => {
     // Scheduled publication runs every 250 ms: give it time to publish anything it would.
     await new Promise((r) => setTimeout(r, 2000));
     expect(s.currentVersion()).toBe(published);
-    expect(router.router.policyVersion).toBe(published);
-    const entries = await running.ledger.readAll();
+    expect(up.router!.router.policyVersion).toBe(published);
+    const entries = await up.running!.ledger.readAll();
     expect(entries.filter((e) => e.type === "policy.published").map((e) => (e.body as { version: string }).version)).toEqual([genuine, published]);
   }, 240_000);
 
@@ -156,38 +159,26 @@ describe("the policy service treats its own stored state as untrusted", () => {
 });
 
 describe("routers refuse replayed and foreign-deployment bundles", () => {
-  const config = testConfig("preplay");
-  let running: RunningPolicyService;
-  let router: RunningRouter;
-
-  beforeAll(async () => {
-    running = await startPolicyService(config);
-    router = await startRouter(config);
-  }, 240_000);
-
-  afterAll(async () => {
-    await router?.stop();
-    await running?.stop();
-  });
+  const { config, up } = serviceAndRouter("preplay");
 
   it("keeps the newest release when an older genuine one is written again, and refuses another deployment's", async () => {
-    const v1 = running.service.currentVersion();
-    await until("the router to apply v1", () => router.router.policyVersion === v1 || undefined);
-    const v2 = await immediateChange(running, "newer");
-    await until("the router to apply the newer version", () => router.router.policyVersion === v2 || undefined);
+    const v1 = up.running!.service.currentVersion();
+    await until("the router to apply v1", () => up.router!.router.policyVersion === v1 || undefined);
+    const v2 = await immediateChange(up.running!, "newer");
+    await until("the router to apply the newer version", () => up.router!.router.policyVersion === v2 || undefined);
     const policyTopic = topics(config.topicPrefix).policy;
     const releases = (await readAll(config, [policyTopic], { min: 2 })).map((d) => d.message);
     const first = releases[0]!;
     expect(first.headers?.["px-policy-version"]?.toString()).toBe(v1);
 
-    const before = await refusedCount(router);
+    const before = await refusedCount(up.router!);
     // The genuine v1 release, byte for byte, written again.
     await produce(config, policyTopic, [{ key: first.key!.toString(), value: first.value, headers: { "px-policy-version": v1 } }]);
     // A bundle genuinely signed with the policy service's key but released for another deployment.
     const other = signBundle(makeBundle(await policyWasm(config), await loadPolicyData(), "other"), loadSigner(config), { sequence: 1_000_000, deployment: `${config.deploymentId}-other`, ledger: { seq: 0, hash: "x" } });
     await produce(config, policyTopic, [{ key: "router", value: serializeBundle(other) }]);
-    await until("both to be refused", async () => (await refusedCount(router)) >= before + 2 || undefined);
-    expect(router.router.policyVersion).toBe(v2);
+    await until("both to be refused", async () => (await refusedCount(up.router!)) >= before + 2 || undefined);
+    expect(up.router!.router.policyVersion).toBe(v2);
 
     // A router that starts now reads the whole topic and applies the newest release, not the last record.
     const late = await startRouter(config);
@@ -198,7 +189,7 @@ describe("routers refuse replayed and foreign-deployment bundles", () => {
       await late.stop();
     }
     // A rollback is a new, higher release carrying the old content, and it is applied.
-    expect((await call(running.url, "POST", "/v1/policy/rollback", { version: v1 })).status).toBe(200);
-    await until("the router to apply the rollback", () => router.router.policyVersion === v1 || undefined);
+    expect((await call(up.running!.url, "POST", "/v1/policy/rollback", { version: v1 })).status).toBe(200);
+    await until("the router to apply the rollback", () => up.router!.router.policyVersion === v1 || undefined);
   }, 240_000);
 });

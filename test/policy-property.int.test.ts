@@ -8,11 +8,11 @@
 import avro from "avsc";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadPolicyData, makeBundle } from "../services/policy-build/src/index.js";
-import { PolicyEngine, SchemaCatalog } from "../services/decision/src/index.js";
-import { ActivePolicy, RouterCore, type RawRecord } from "../services/router/src/index.js";
-import { describeSchema, HEADERS, RegistryHttp, registerEventSchemas, schemaJson, sourceOf, topics, type EventType, type PolicyData, type SchemaInfo } from "../services/shared/src/index.js";
-import { judgeDelivery } from "../services/demo/src/index.js";
+import { loadPolicyData, makeBundle } from "@parcel-exchange/policy-build";
+import { PolicyEngine, SchemaCatalog } from "@parcel-exchange/decision";
+import { ActivePolicy, RouterCore, type RawRecord } from "@parcel-exchange/router";
+import { describeSchema, HEADERS, RegistryHttp, registerEventSchemas, schemaJson, sourceOf, topics, type EventType, type PolicyData, type SchemaInfo } from "@parcel-exchange/shared";
+import { judgeDelivery } from "@parcel-exchange/demo";
 import { policyWasm } from "./harness.js";
 import { testConfig } from "./helpers.js";
 

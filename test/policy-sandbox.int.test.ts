@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ROUTES, apiPath, ROLES, type Operation, type PathParams, type PolicyService, type Role } from "../services/policy/src/index.js";
+import { API_ROUTES, apiPath, ROLES, type Operation, type PathParams, type PolicyService, type Role } from "@parcel-exchange/policy";
 import { startPolicyService } from "./harness.js";
 import { testConfig } from "./helpers.js";
 

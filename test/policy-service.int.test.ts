@@ -3,10 +3,10 @@
  * notices, immediate regulator approval, rollback, and the ledger — with a router applying what it publishes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeliverySubscriber, PartyPublisher, type PolicyNotice } from "../services/sdk/src/index.js";
-import { loadVerifier } from "../services/shared/src/index.js";
-import { verifyChain, type LedgerStore } from "../services/ledger/src/index.js";
-import type { PolicyService, Proposal } from "../services/policy/src/index.js";
+import { DeliverySubscriber, PartyPublisher, type PolicyNotice } from "@parcel-exchange/sdk";
+import { loadVerifier } from "@parcel-exchange/shared";
+import { verifyChain, type LedgerStore } from "@parcel-exchange/ledger";
+import type { PolicyService, Proposal } from "@parcel-exchange/policy";
 import { L1, L2, T1 } from "./fixtures.js";
 import { startPolicyService, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig, until } from "./helpers.js";

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll } from "vitest";
-import { createKafka, createLogger, ensureTopics, ingressTopicsOf, registerEventSchemas, topics } from "../services/shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, ingressTopicsOf, registerEventSchemas, topics } from "@parcel-exchange/shared";
 import { ROOT, testDeployments } from "./helpers.js";
 
 const parties = (JSON.parse(readFileSync(join(ROOT, "policies/data/parties.json"), "utf8")) as { parties: Record<string, { kind: string }> }).parties;

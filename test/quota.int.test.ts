@@ -4,10 +4,10 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { DeliverySubscriber, PartyPublisher } from "../services/sdk/src/index.js";
-import { loadPolicyData } from "../services/policy-build/src/index.js";
-import { QuotaTracker, quotaKey, utcDay } from "../services/router/src/index.js";
-import { createLogger } from "../services/shared/src/index.js";
+import { DeliverySubscriber, PartyPublisher } from "@parcel-exchange/sdk";
+import { loadPolicyData } from "@parcel-exchange/policy-build";
+import { QuotaTracker, quotaKey, utcDay } from "@parcel-exchange/router";
+import { createLogger } from "@parcel-exchange/shared";
 import { O1 } from "./fixtures.js";
 import { publishPolicy, startRouter, type RunningRouter } from "./harness.js";
 import { testConfig } from "./helpers.js";

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import kafkajs from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKafka, createLogger, loadConfig, topics, type Config } from "../services/shared/src/index.js";
-import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "../services/provision/src/index.js";
+import { createKafka, createLogger, loadConfig, topics, type Config } from "@parcel-exchange/shared";
+import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "@parcel-exchange/provision";
 import { envOf, publishPolicy, spawnRouter } from "./harness.js";
 import { ROOT, testConfig, until } from "./helpers.js";
 

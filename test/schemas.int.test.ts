@@ -1,6 +1,6 @@
 /** The schema check against the real registry: the working schemas may follow every released version. */
 import { describe, expect, it } from "vitest";
-import { checkSchemaCompatibility, schemaJson, type EventType } from "../services/shared/src/index.js";
+import { checkSchemaCompatibility, schemaJson, type EventType } from "@parcel-exchange/shared";
 import { testConfig } from "./helpers.js";
 
 const config = testConfig("schemas");

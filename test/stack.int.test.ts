@@ -10,7 +10,7 @@ import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { Redis } from "ioredis";
 import { Counter } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { createKafka, createLogger, createMetricsRegistry, createRegistryClient, ensureTopics, idempotentProducer, serveMetrics, subscribeWhenReady } from "../services/shared/src/index.js";
+import { createKafka, createLogger, createMetricsRegistry, createRegistryClient, ensureTopics, idempotentProducer, serveMetrics, subscribeWhenReady } from "@parcel-exchange/shared";
 import { run, stack, testConfig, until } from "./helpers.js";
 
 const config = testConfig("stack");

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 
 const entry = fileURLToPath(new URL("../src/px.ts", import.meta.url));
 const tsx = import.meta.resolve("tsx");
-const child = spawn(process.execPath, ["--import", tsx, entry, ...process.argv.slice(2)], { stdio: "inherit" });
+// --conditions=px-source: the workspace packages (@parcel-exchange/*) resolve to their TypeScript sources.
+const child = spawn(process.execPath, ["--conditions=px-source", "--import", tsx, entry, ...process.argv.slice(2)], { stdio: "inherit" });
 // Ctrl-C reaches the child directly (same process group); stay alive until it has cleaned up.
 process.on("SIGINT", () => undefined);
 process.on("SIGTERM", () => child.kill("SIGTERM"));

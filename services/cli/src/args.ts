@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import type { Contract, PolicyChange } from "../../policy/src/index.js";
+import type { Contract, PolicyChange } from "@parcel-exchange/policy-api";
 import { EXIT_CODES_HELP, UsageError } from "./exit.js";
 
 export type OptionKind = "string" | "flag" | "count";

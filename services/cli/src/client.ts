@@ -3,7 +3,7 @@
  * Every failure becomes a CliError whose exit code says what kind of failure it was (see exit.ts); a refusal
  * by the service is an ApiError with the service's status, code, message, details and hint.
  */
-import { API_ROUTES, apiPath, type ApiErrorCode, type ApiResponses, type ErrorResponse, type Operation, type PathParams, type PolicyErrorCode, type RequestOf } from "../../policy/src/index.js";
+import { API_ROUTES, apiPath, type ApiErrorCode, type ApiResponses, type ErrorResponse, type Operation, type PathParams, type PolicyErrorCode, type RequestOf } from "@parcel-exchange/policy-api";
 import { CliError, EXIT, type FailureExitCode } from "./exit.js";
 
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;

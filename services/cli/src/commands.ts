@@ -1,11 +1,11 @@
 /** What each `px` command does. Handlers return an exit code or throw a CliError. */
 import { createPublicKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { DeliverySubscriber, type Delivery, type PolicyNotice } from "../../sdk/src/index.js";
-import { createKafka, createLogger, loadVerifier, ownGroup, verifierOf, type Config, type Logger, type Verifier } from "../../shared/src/index.js";
-import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "../../ledger/src/index.js";
-import { API_ROUTES, type EvaluateResponse } from "../../policy/src/index.js";
-import { credentialFile, credentialsDir, provisionDeployment, readParties } from "../../provision/src/index.js";
+import { DeliverySubscriber, type Delivery, type PolicyNotice } from "@parcel-exchange/sdk";
+import { createKafka, createLogger, loadVerifier, ownGroup, verifierOf, type Config, type Logger, type Verifier } from "@parcel-exchange/shared";
+import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "@parcel-exchange/ledger";
+import { API_ROUTES, type EvaluateResponse } from "@parcel-exchange/policy-api";
+import { credentialFile, credentialsDir, provisionDeployment, readParties } from "@parcel-exchange/provision";
 import { changeFromOptions, type CommandSpec, type OptionValues } from "./args.js";
 import type { ApiClient } from "./client.js";
 import { CliError, EXIT, UsageError, type ExitCode } from "./exit.js";

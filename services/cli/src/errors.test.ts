@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PxError } from "../../shared/src/index.js";
-import { POLICY_ERROR_CODES } from "../../policy/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
+import { POLICY_ERROR_CODES } from "@parcel-exchange/policy-api";
 import { ApiClient, ApiError, EXIT_OF_POLICY_CODE, exitCodeOfAnswer, type FetchLike } from "./client.js";
 import { CLI_ERROR_CODE_OF_EXIT, CLI_ERROR_CODES, CliError, EXIT, UsageError } from "./exit.js";
 import { describeFailure } from "./main.js";

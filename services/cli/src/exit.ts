@@ -2,7 +2,7 @@
  * Exit codes of `px`, and its errors. Scripts may rely on the codes; keep them in step with the help text
  * and the README.
  */
-import { PxError } from "../../shared/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
 
 export const EXIT = {
   ok: 0,

@@ -1,5 +1,5 @@
 /** Plain-text rendering of the policy service's answers: tables, impact, dry run, proposals, history. */
-import type { DryRunReport, EvaluateResponse, FieldChange, HistoryItem, Impact, Proposal, ProposalImpact, TestSummary } from "../../policy/src/index.js";
+import type { DryRunReport, EvaluateResponse, FieldChange, HistoryItem, Impact, Proposal, ProposalImpact, TestSummary } from "@parcel-exchange/policy-api";
 
 export const n = (x: number): string => x.toLocaleString("en-US");
 

@@ -1,5 +1,5 @@
 /** `px` without the process: parse, run the command, turn any failure into a message and an exit code. */
-import { ConfigError, DependencyError, loadConfig, PxError, type Config } from "../../shared/src/index.js";
+import { ConfigError, DependencyError, loadConfig, PxError, type Config } from "@parcel-exchange/shared";
 import { apiKeyOf, helpText, parseArgs } from "./args.js";
 import { ApiClient } from "./client.js";
 import { handlerFor, type Context, type Io } from "./commands.js";

@@ -8,9 +8,9 @@ import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LedgerStore } from "../../ledger/src/index.js";
-import type { PolicyService } from "../../policy/src/index.js";
-import { PartyPublisher } from "../../sdk/src/index.js";
+import type { LedgerStore } from "@parcel-exchange/ledger";
+import type { PolicyService } from "@parcel-exchange/policy";
+import { PartyPublisher } from "@parcel-exchange/sdk";
 import { L1 } from "../../../test/fixtures.js";
 import { envOf, startPolicyService, startRouter, type RunningRouter } from "../../../test/harness.js";
 import { ROOT, testConfig } from "../../../test/helpers.js";
@@ -33,7 +33,7 @@ interface Result {
 
 function px(...args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "services/cli/src/px.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--conditions=px-source", "--import", "tsx", join(ROOT, "services/cli/src/px.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));

@@ -1,6 +1,8 @@
+#!/usr/bin/env node
 /**
  * Entry point of the `px` command-line client (see README.md, or run `px --help`).
- * Usage: node --import tsx services/cli/src/px.ts <command> … — or `npx px …` / `npm run px -- …`.
+ * Installed (@parcel-exchange/cli): `px <command> …` runs the built dist/px.js. In the repository: `npx px …` or
+ * `npm run px -- …` (services/cli/bin/px.mjs runs this file under tsx).
  */
 import { main } from "./main.js";
 

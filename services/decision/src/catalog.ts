@@ -2,7 +2,7 @@
  * Writer schemas by id, fetched once from the registry and kept. The router reads data classes from the
  * writer schema, so a new field is governed by its class as soon as its schema is registered.
  */
-import { describeSchema, type SchemaInfo } from "../../shared/src/index.js";
+import { describeSchema, type SchemaInfo } from "@parcel-exchange/shared";
 
 export interface SchemaSource {
   /** The schema JSON for an id, or undefined when the registry does not know it. Throws when unreachable. */

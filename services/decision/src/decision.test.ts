@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PolicyError, describeSchema, schemaJson } from "../../shared/src/index.js";
+import { PolicyError, describeSchema, schemaJson } from "@parcel-exchange/shared";
 import { validateDecision } from "./decision.js";
 
 const FIELDS = describeSchema(schemaJson("OrderCreated")).fields;

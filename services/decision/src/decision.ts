@@ -2,7 +2,7 @@
  * What the router asks the policy and how it checks the answer. A decision that is not exactly of this shape
  * is a policy error: the router fails closed.
  */
-import { PolicyError, type EventType, type FieldInfo } from "../../shared/src/index.js";
+import { PolicyError, type EventType, type FieldInfo } from "@parcel-exchange/shared";
 import { FIELD_ACTIONS, type FieldAction } from "./transforms/index.js";
 
 export interface PolicyInput {

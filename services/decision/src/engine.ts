@@ -1,6 +1,6 @@
 /** Runs the compiled Rego (Wasm) in-process with @open-policy-agent/opa-wasm. */
 import { loadPolicy, type LoadedPolicy } from "@open-policy-agent/opa-wasm";
-import { PolicyError, type PolicyBundle } from "../../shared/src/index.js";
+import { PolicyError, type PolicyBundle } from "@parcel-exchange/shared";
 import type { PolicyInput } from "./decision.js";
 
 export interface EvalResult {

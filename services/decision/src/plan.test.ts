@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PolicyError, describeSchema, schemaJson, type FieldInfo } from "../../shared/src/index.js";
+import { PolicyError, describeSchema, schemaJson, type FieldInfo } from "@parcel-exchange/shared";
 import type { FieldAction, TransformSettings } from "./transforms/index.js";
 import type { Decision } from "./decision.js";
 import { makePlan } from "./plan.js";

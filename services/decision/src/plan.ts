@@ -3,7 +3,7 @@
  * transform built once. Plans are cached per (schema, routing attributes, recipient, quota state) and policy
  * version, so the policy runs once per distinct key, not once per record.
  */
-import { PolicyError, type FieldInfo } from "../../shared/src/index.js";
+import { PolicyError, type FieldInfo } from "@parcel-exchange/shared";
 import { transformFor, type FieldAction, type FieldTransform, type TransformSettings } from "./transforms/index.js";
 import type { Decision } from "./decision.js";
 

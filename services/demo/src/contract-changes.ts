@@ -1,5 +1,5 @@
 /** The contract changes of "1 June", as each side proposes them in the demo (and the live-change test). */
-import type { Contract } from "../../policy/src/index.js";
+import type { Contract } from "@parcel-exchange/policy";
 
 export function hiveBoxNarrowsTaobao(contract: Contract): Contract {
   const grants = (contract.grants as { from: string; to: string; scope: string; classes: Record<string, string> }[]).map((g) =>

@@ -3,7 +3,7 @@
  * real cluster, and a check that fails the demo if the broker allowed any of them.
  */
 import type { Kafka } from "kafkajs";
-import { createKafka, createLogger, errorTypes, topics, type Config } from "../../shared/src/index.js";
+import { createKafka, createLogger, errorTypes, topics, type Config } from "@parcel-exchange/shared";
 
 interface Attempt {
   readonly text: string;

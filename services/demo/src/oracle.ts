@@ -16,7 +16,7 @@
  *    courier; everything else to anyone;
  *  - a pickup code beyond the ceiling arrives empty (no masked or tokenised form either).
  */
-import { sourceOf, type EventType } from "../../shared/src/index.js";
+import { sourceOf, type EventType } from "@parcel-exchange/shared";
 
 export interface OracleGrant {
   readonly from: string;

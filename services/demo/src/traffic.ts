@@ -1,5 +1,5 @@
 /** Demo traffic: parcel lifecycles across the five parties of the 2017 dispute. */
-import type { ParcelEventInput } from "../../sdk/src/index.js";
+import type { ParcelEventInput } from "@parcel-exchange/sdk";
 
 export interface Lane {
   readonly platform: "taobao" | "jd";

@@ -6,7 +6,7 @@
  *    event and recipient, field by field, judged by the rules' own oracle (oracle.ts, independent of the
  *    policy's code and the router), and the regulator's ceiling holds on every record.
  */
-import { describeSchema, schemaJson, type EventType, type PolicyBundle, type SchemaInfo } from "../../shared/src/index.js";
+import { describeSchema, schemaJson, type EventType, type PolicyBundle, type SchemaInfo } from "@parcel-exchange/shared";
 import { judgeDelivery } from "./oracle.js";
 
 export interface Received {

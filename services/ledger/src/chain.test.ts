@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { keyIdOf, verifierOf, type Signer, type Verifier } from "../../shared/src/index.js";
+import { keyIdOf, verifierOf, type Signer, type Verifier } from "@parcel-exchange/shared";
 import { entryHash, nextEntry, verifyChain, type LedgerProblem } from "./chain.js";
 import { GENESIS, type LedgerDraft, type LedgerEntry } from "./entry.js";
 import { LedgerDraftError } from "./errors.js";

@@ -9,7 +9,7 @@
  * beside it was altered, so one altered entry is reported once and does not break the links around it.
  */
 import { createHash } from "node:crypto";
-import { canonicalJson, type Signer, type Verifier } from "../../shared/src/index.js";
+import { canonicalJson, type Signer, type Verifier } from "@parcel-exchange/shared";
 import { GENESIS, isLedgerEntryType, LEDGER_ENTRY_TYPES, type LedgerDraft, type LedgerEntry } from "./entry.js";
 import { LedgerDraftError } from "./errors.js";
 

@@ -1,5 +1,5 @@
 /** Typed ledger errors. Each says what went wrong and what to do about it. */
-import { PxError } from "../../shared/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
 import type { LedgerProblem } from "./chain.js";
 
 /** Every code a ledger error carries. */

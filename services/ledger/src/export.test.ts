@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { keyIdOf, verifierOf, type Signer } from "../../shared/src/index.js";
+import { keyIdOf, verifierOf, type Signer } from "@parcel-exchange/shared";
 import { nextEntry } from "./chain.js";
 import type { LedgerEntry, LedgerEntryType } from "./entry.js";
 import { LedgerFormatError } from "./errors.js";

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import type { Verifier } from "../../shared/src/index.js";
+import type { Verifier } from "@parcel-exchange/shared";
 import { verifyChain, type LedgerProblem, type VerifyOptions, type VerifyResult } from "./chain.js";
 import type { LedgerEntry } from "./entry.js";
 import { LedgerFormatError } from "./errors.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigResourceTypes } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
-import { createKafka, createLogger, ensureTopics, idempotentProducer, loadSigner, loadVerifier, type Config } from "../../shared/src/index.js";
+import { createKafka, createLogger, ensureTopics, idempotentProducer, loadSigner, loadVerifier, type Config } from "@parcel-exchange/shared";
 import { testConfig } from "../../../test/helpers.js";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft } from "./entry.js";

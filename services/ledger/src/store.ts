@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import kafkajs, { type Admin, type Kafka, type Producer, type Transaction } from "kafkajs";
-import { DependencyError, errorChain, idempotentProducer, ownGroup, PxError, subscribeWhenReady, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "../../shared/src/index.js";
+import { DependencyError, errorChain, idempotentProducer, ownGroup, PxError, subscribeWhenReady, waitForTopics, whenReady, type Config, type Logger, type Signer, type Verifier } from "@parcel-exchange/shared";
 import { nextEntry, verifyChain } from "./chain.js";
 import type { LedgerDraft, LedgerEntry } from "./entry.js";
 import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError, LedgerReadOnlyError, LedgerTopicError } from "./errors.js";

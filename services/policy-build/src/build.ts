@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { contentHash, PolicyBuildError, type PolicyBundle, type PolicyData } from "../../shared/src/index.js";
+import { contentHash, PolicyBuildError, type PolicyBundle, type PolicyData } from "@parcel-exchange/shared";
 import { runOpa, TRUSTED_OPA_LIMITS, type OpaLimits } from "./opa.js";
 
 export const POLICY_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "policies");

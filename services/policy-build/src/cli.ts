@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadConfig, PxError, serializeBundle } from "../../shared/src/index.js";
+import { loadConfig, PxError, serializeBundle } from "@parcel-exchange/shared";
 import { buildBundle } from "./build.js";
 import { testPolicies } from "./opa-test.js";
 

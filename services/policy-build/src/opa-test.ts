@@ -1,5 +1,5 @@
 /** Runs the Rego test suite with coverage (in the sandbox of opa.ts); the floor is the caller's to enforce. */
-import { PolicyBuildError } from "../../shared/src/index.js";
+import { PolicyBuildError } from "@parcel-exchange/shared";
 import { POLICY_ROOT } from "./build.js";
 import { OpaTimeoutError, runOpa, TRUSTED_OPA_LIMITS, type OpaLimits } from "./opa.js";
 

@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../shared/src/index.js";
+import { loadConfig } from "@parcel-exchange/shared";
 import { OpaTimeoutError, REMOVED_BUILTINS, restrictedCapabilities, runOpa } from "./opa.js";
 
 const opaBin = loadConfig().opaBin;

@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { access, constants, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, PolicyBuildError } from "../../shared/src/index.js";
+import { ConfigError, PolicyBuildError } from "@parcel-exchange/shared";
 
 export interface OpaResult {
   readonly stdout: string;

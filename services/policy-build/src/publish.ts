@@ -1,6 +1,6 @@
 /** Publishes a policy bundle to the compacted policy topic that every router follows. */
 import type { Kafka } from "kafkajs";
-import { ensureTopics, idempotentProducer, policyTopicSpec, ROUTER_POLICY_KEY, serializeBundle, topics, type Config, type PolicyBundle } from "../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, policyTopicSpec, ROUTER_POLICY_KEY, serializeBundle, topics, type Config, type PolicyBundle } from "@parcel-exchange/shared";
 
 export async function publishBundle(kafka: Kafka, config: Config, bundle: PolicyBundle): Promise<void> {
   const t = topics(config.topicPrefix);

@@ -2,7 +2,7 @@
  * A policy change: contracts added, replaced or removed, Rego files replaced, parties added or removed.
  * Applied to the source of the version in force, it gives the proposed source.
  */
-import type { PartyInfo, PolicyBundle, PolicyData } from "../../shared/src/index.js";
+import type { PartyInfo, PolicyBundle, PolicyData } from "@parcel-exchange/shared";
 import type { Contract, PolicyChange } from "./api.js";
 
 export interface PolicySourceTree {

@@ -6,8 +6,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { PolicyBuildError } from "../../shared/src/index.js";
-import { compileWasm, OpaTimeoutError, testPolicies, type OpaLimits, type PolicyTestReport } from "../../policy-build/src/index.js";
+import { PolicyBuildError } from "@parcel-exchange/shared";
+import { compileWasm, OpaTimeoutError, testPolicies, type OpaLimits, type PolicyTestReport } from "@parcel-exchange/policy-build";
 import type { PolicySourceTree } from "./change.js";
 import { RequestInvalidError } from "./errors.js";
 

@@ -6,8 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka } from "kafkajs";
-import { ensureTopics, ownGroup, subscribeWhenReady, topics, type Config, type Logger } from "../../shared/src/index.js";
-import type { LedgerStore } from "../../ledger/src/index.js";
+import { ensureTopics, ownGroup, subscribeWhenReady, topics, type Config, type Logger } from "@parcel-exchange/shared";
+import type { LedgerStore } from "@parcel-exchange/ledger";
 
 interface Report {
   minute: string;

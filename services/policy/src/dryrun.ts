@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { EVENT_TYPES, ownGroup, RegistryHttp, sourceOf, subscribeWhenReady, topics, type Config, type EventType } from "../../shared/src/index.js";
-import { SchemaCatalog, type Decision, type DecisionEngine } from "../../decision/src/index.js";
+import { EVENT_TYPES, ownGroup, RegistryHttp, sourceOf, subscribeWhenReady, topics, type Config, type EventType } from "@parcel-exchange/shared";
+import { SchemaCatalog, type Decision, type DecisionEngine } from "@parcel-exchange/decision";
 import type { DryRunReport } from "./api.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
 

@@ -2,21 +2,12 @@
  * Errors of the policy service's domain. They say what happened; none knows about HTTP. http-errors.ts maps
  * each code to a status and a hint.
  */
-import { PxError } from "../../shared/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
 
-/** Every code a policy service error carries (INTERNAL: an unexpected failure, answered as such). */
-export const POLICY_ERROR_CODES = [
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "REQUEST_INVALID",
-  "ROUTE_NOT_FOUND",
-  "NOT_FOUND",
-  "CONFLICT",
-  "CHANGE_REJECTED",
-  "INTERNAL",
-] as const;
+import { POLICY_ERROR_CODES, type PolicyErrorCode } from "@parcel-exchange/policy-api";
 
-export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
+/** The codes are part of the API (services/policy-api), which clients depend on. */
+export { POLICY_ERROR_CODES, type PolicyErrorCode };
 
 /** The root of the policy service's errors; `details` are shown to the caller. */
 export abstract class PolicyServiceError extends PxError<PolicyErrorCode> {

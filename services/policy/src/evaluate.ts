@@ -5,8 +5,8 @@
  * limit (impact-pool.ts), never on the service's event loop.
  */
 import type { Kafka } from "kafkajs";
-import type { Config, PolicyBundle } from "../../shared/src/index.js";
-import { makeBundle } from "../../policy-build/src/index.js";
+import type { Config, PolicyBundle } from "@parcel-exchange/shared";
+import { makeBundle } from "@parcel-exchange/policy-build";
 import type { DryRunReport, Impact, PolicyChange, TestSummary } from "./api.js";
 import { applyChange, sourceOfBundle } from "./change.js";
 import { compileAndTest } from "./compile.js";

@@ -1,5 +1,5 @@
 /** The policy history: publications and rollbacks, read from the ledger. */
-import type { LedgerEntry } from "../../ledger/src/index.js";
+import type { LedgerEntry } from "@parcel-exchange/ledger";
 import type { HistoryItem } from "./api.js";
 
 export function historyOf(entries: readonly LedgerEntry[]): HistoryItem[] {

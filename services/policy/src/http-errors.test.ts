@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, DependencyError, PolicyBuildError, PxError, ValidationError } from "../../shared/src/index.js";
-import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError } from "../../ledger/src/index.js";
+import { ConfigError, DependencyError, PolicyBuildError, PxError, ValidationError } from "@parcel-exchange/shared";
+import { LedgerClosedError, LedgerFencedError, LedgerIntegrityError } from "@parcel-exchange/ledger";
 import { ChangeRejectedError, ConflictError, ForbiddenError, NotFoundError, POLICY_ERROR_CODES, RequestInvalidError, RouteNotFoundError, UnauthenticatedError } from "./errors.js";
 import { ERROR_REGISTRY, errorResponse } from "./http-errors.js";
 

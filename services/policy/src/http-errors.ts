@@ -3,8 +3,8 @@
  * error code maps to its status and a hint that fits it. Domain code throws typed errors (errors.ts); only
  * this module knows their statuses. The OpenAPI document takes its error responses from here too.
  */
-import { PxError, type SharedErrorCode } from "../../shared/src/index.js";
-import type { LedgerErrorCode } from "../../ledger/src/index.js";
+import { PxError, type SharedErrorCode } from "@parcel-exchange/shared";
+import type { LedgerErrorCode } from "@parcel-exchange/ledger";
 import type { ApiErrorCode, ErrorResponse } from "./api.js";
 import { PolicyServiceError, type PolicyErrorCode } from "./errors.js";
 

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Counter, type Registry } from "prom-client";
-import type { Logger } from "../../shared/src/index.js";
+import type { Logger } from "@parcel-exchange/shared";
 import { API_ROUTES, type ApiResponses, type Operation, type PathParams, type Role } from "./api.js";
 import { authorizePropose, type ContractsInForce } from "./authz.js";
 import { AuthError, ForbiddenError, RequestInvalidError, RouteNotFoundError } from "./errors.js";

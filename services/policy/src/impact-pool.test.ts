@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig, type PolicyBundle } from "../../shared/src/index.js";
-import { loadPolicyData, loadRego, makeBundle } from "../../policy-build/src/index.js";
-import { PolicyEngine } from "../../decision/src/index.js";
+import { loadConfig, type PolicyBundle } from "@parcel-exchange/shared";
+import { loadPolicyData, loadRego, makeBundle } from "@parcel-exchange/policy-build";
+import { PolicyEngine } from "@parcel-exchange/decision";
 import { applyChange, type PolicySourceTree } from "./change.js";
 import { compileAndTest } from "./compile.js";
 import { dryRun, type Sampled } from "./dryrun.js";

@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { PolicyBundle } from "../../shared/src/index.js";
+import type { PolicyBundle } from "@parcel-exchange/shared";
 import type { DryRunReport, Impact } from "./api.js";
 import type { Sampled } from "./dryrun.js";
 import { ChangeRejectedError, ImpactWorkerError } from "./errors.js";
@@ -57,7 +57,7 @@ export class ImpactWorkers {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER, { execArgv: ["--import", TSX], resourceLimits: { maxOldGenerationSizeMb: MAX_HEAP_MB } });
+    const worker = new Worker(WORKER, { execArgv: ["--conditions=px-source", "--import", TSX], resourceLimits: { maxOldGenerationSizeMb: MAX_HEAP_MB } });
     worker.unref();
     this.all.add(worker);
     const ready = new Promise<void>((resolve, reject) => {

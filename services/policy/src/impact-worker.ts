@@ -4,8 +4,8 @@
  * Rego someone submitted, so it runs off the service's event loop; the pool terminates it at its limit.
  */
 import { parentPort } from "node:worker_threads";
-import type { PolicyBundle } from "../../shared/src/index.js";
-import { PolicyEngine } from "../../decision/src/index.js";
+import type { PolicyBundle } from "@parcel-exchange/shared";
+import { PolicyEngine } from "@parcel-exchange/decision";
 import { dryRun } from "./dryrun.js";
 import { compareEngines } from "./impact.js";
 import type { ImpactTask, WorkerMessage } from "./impact-pool.js";

@@ -3,8 +3,8 @@
  * marketplace × courier × locker × recipient), not over a sample: every decision under the policy in force is
  * compared with the proposed one. Used for the diff, the cutoff guardrails and the floor check.
  */
-import { describeSchema, EVENT_TYPES, schemaJson, sourceOf, type EventType, type PolicyData, type SchemaInfo } from "../../shared/src/index.js";
-import { validateDecision, type Decision, type DecisionEngine, type PolicyInput } from "../../decision/src/index.js";
+import { describeSchema, EVENT_TYPES, schemaJson, sourceOf, type EventType, type PolicyData, type SchemaInfo } from "@parcel-exchange/shared";
+import { validateDecision, type Decision, type DecisionEngine, type PolicyInput } from "@parcel-exchange/decision";
 import type { FieldChange, Impact } from "./api.js";
 
 export const DELIVERY = "(delivery)";

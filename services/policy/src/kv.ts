@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, ownGroup, subscribeWhenReady, type Config } from "../../shared/src/index.js";
+import { ensureTopics, idempotentProducer, ownGroup, subscribeWhenReady, type Config } from "@parcel-exchange/shared";
 
 export class KafkaKv<T> {
   private readonly map = new Map<string, T>();

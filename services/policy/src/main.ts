@@ -1,5 +1,5 @@
 /** Policy service entry point: validates configuration, serves the API, publishes and schedules policies. */
-import { ConfigError, createLogger, loadConfig, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
+import { ConfigError, createLogger, loadConfig, verifyKafkaAccess, type Config } from "@parcel-exchange/shared";
 import { startPolicyService } from "./start.js";
 import { Users } from "./users.js";
 

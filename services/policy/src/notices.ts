@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { SchemaType, type SchemaRegistry } from "@kafkajs/confluent-schema-registry";
-import { createRegistryClient, ensureTopics, HEADERS, idempotentProducer, lookupSchemaId, RegistryHttp, schemaJsonFile, topics, type Config, type Topics } from "../../shared/src/index.js";
+import { createRegistryClient, ensureTopics, HEADERS, idempotentProducer, lookupSchemaId, RegistryHttp, schemaJsonFile, topics, type Config, type Topics } from "@parcel-exchange/shared";
 import type { FieldChange, Proposal } from "./api.js";
 import { DELIVERY } from "./impact.js";
 

@@ -4,9 +4,9 @@
  * (http-errors.ts), and every schema checked against the api.ts type it describes (a field added to a type
  * without its schema does not compile).
  */
-import { EVENT_TYPES, SHARED_ERROR_CODES } from "../../shared/src/index.js";
-import { LEDGER_ENTRY_TYPES, LEDGER_ERROR_CODES } from "../../ledger/src/index.js";
-import type { LedgerEntry } from "../../ledger/src/index.js";
+import { EVENT_TYPES, SHARED_ERROR_CODES } from "@parcel-exchange/shared";
+import { LEDGER_ENTRY_TYPES, LEDGER_ERROR_CODES } from "@parcel-exchange/ledger";
+import type { LedgerEntry } from "@parcel-exchange/ledger";
 import { API_ROUTES, ROLES, type ApiErrorCode, type ApiRequests, type ApiResponses, type Operation } from "./api.js";
 import type * as Api from "./api.js";
 import { POLICY_ERROR_CODES } from "./errors.js";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
-import { createLogger } from "../../shared/src/index.js";
+import { createLogger } from "@parcel-exchange/shared";
 import { API_ROUTES, apiPath, ROLES, type Operation, type PathParams, type Role, type RouteSpec } from "./api.js";
 import { ERROR_REGISTRY } from "./http-errors.js";
 import { policyApi } from "./http.js";

@@ -10,9 +10,9 @@
  */
 import type { Kafka } from "kafkajs";
 import { Counter, type Registry } from "prom-client";
-import type { Config, Logger, PolicyBundle, Signer, Verifier } from "../../shared/src/index.js";
-import { buildBundle } from "../../policy-build/src/index.js";
-import type { LedgerEntry, LedgerStore } from "../../ledger/src/index.js";
+import type { Config, Logger, PolicyBundle, Signer, Verifier } from "@parcel-exchange/shared";
+import { buildBundle } from "@parcel-exchange/policy-build";
+import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
 import type { HistoryItem, PolicyChange, Proposal } from "./api.js";
 import { authorizeApply, authorizeApprove, authorizePropose, authorizeRollback, type ContractsInForce } from "./authz.js";
 import { DeliveryCountsRecorder } from "./counts.js";

@@ -1,7 +1,7 @@
 /** Wires the policy service together: its ledger, the service itself and its HTTP API, listening. */
 import type { Server } from "node:http";
-import { ConfigError, createKafka, createMetricsRegistry, loadSigner, loadVerifier, type Config, type Logger } from "../../shared/src/index.js";
-import { LedgerStore } from "../../ledger/src/index.js";
+import { ConfigError, createKafka, createMetricsRegistry, loadSigner, loadVerifier, type Config, type Logger } from "@parcel-exchange/shared";
+import { LedgerStore } from "@parcel-exchange/ledger";
 import { policyApi } from "./http.js";
 import { PolicyService } from "./service.js";
 import { Users } from "./users.js";

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { keyIdOf, verifierOf, type Signer } from "../../shared/src/index.js";
-import type { LedgerEntry } from "../../ledger/src/index.js";
+import { keyIdOf, verifierOf, type Signer } from "@parcel-exchange/shared";
+import type { LedgerEntry } from "@parcel-exchange/ledger";
 import { LedgerIndex, seal, StateIntegrityError, unseal } from "./state.js";
 
 function keys() {

@@ -6,8 +6,8 @@
  * moved to another key or topic, and a genuine older record written again all fail.
  */
 import type { Kafka } from "kafkajs";
-import { canonicalJson, PxError, type Config, type LedgerRef, type Signer, type Verifier } from "../../shared/src/index.js";
-import type { LedgerEntry } from "../../ledger/src/index.js";
+import { canonicalJson, PxError, type Config, type LedgerRef, type Signer, type Verifier } from "@parcel-exchange/shared";
+import type { LedgerEntry } from "@parcel-exchange/ledger";
 import { KafkaKv } from "./kv.js";
 
 /** A stored record as it is on the topic. */

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../../shared/src/index.js";
+import { ConfigError } from "@parcel-exchange/shared";
 import type { Role } from "./api.js";
 import { UnauthenticatedError } from "./errors.js";
 

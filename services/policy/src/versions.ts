@@ -9,9 +9,9 @@
  * sending the same signed release again (routers ignore a release they already apply).
  */
 import type { Kafka } from "kafkajs";
-import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, type Config, type LedgerRef, type Logger, type PolicyBundle, type Signer, type Verifier } from "../../shared/src/index.js";
-import { publishBundle } from "../../policy-build/src/index.js";
-import type { LedgerEntry, LedgerStore } from "../../ledger/src/index.js";
+import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, type Config, type LedgerRef, type Logger, type PolicyBundle, type Signer, type Verifier } from "@parcel-exchange/shared";
+import { publishBundle } from "@parcel-exchange/policy-build";
+import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
 import { NotFoundError } from "./errors.js";
 import { bodyOf, SealedStore, STALE, StateIntegrityError, type LedgerIndex, type StateRefusedError } from "./state.js";
 
@@ -52,13 +52,9 @@ export class PolicyVersions {
     const releases = d.index.releases();
     const last = releases.at(-1);
     const kept = await SealedStore.open<string>({
-      kafka: d.kafka,
-      config: d.config,
+      ...d, // kafka, config, signer, verifier, onRefused
       topic: topics(d.config.topicPrefix).policyVersions,
       name: "versions",
-      signer: d.signer,
-      verifier: d.verifier,
-      onRefused: d.onRefused,
       check: (key, value, ref) => {
         const entry = d.index.at(ref);
         if (!entry) return `the ledger has no entry ${ref.seq} with hash ${ref.hash.slice(0, 12)}…`;

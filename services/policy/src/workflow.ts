@@ -8,8 +8,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { topics, type Config, type Signer, type Verifier } from "../../shared/src/index.js";
-import type { LedgerStore } from "../../ledger/src/index.js";
+import { topics, type Config, type Signer, type Verifier } from "@parcel-exchange/shared";
+import type { LedgerStore } from "@parcel-exchange/ledger";
 import type { Approval, PolicyChange, Proposal } from "./api.js";
 import { contractSides, noticeMs, sourceOfBundle } from "./change.js";
 import { ChangeRejectedError, ConflictError, NotFoundError } from "./errors.js";
@@ -57,13 +57,9 @@ export class ProposalWorkflow {
    */
   static async open(d: WorkflowDeps): Promise<ProposalWorkflow> {
     const proposals = await SealedStore.open<Proposal>({
-      kafka: d.kafka,
-      config: d.config,
+      ...d, // kafka, config, signer, verifier, onRefused
       topic: topics(d.config.topicPrefix).policyProposals,
       name: "proposals",
-      signer: d.signer,
-      verifier: d.verifier,
-      onRefused: d.onRefused,
       check: (key, p, ref) => {
         if (p.id !== key) return `it holds proposal ${String(p.id)} under the key ${key}`;
         const latest = d.index.latestAbout(key);

@@ -21,7 +21,7 @@ import {
   whenReady,
   type Config,
   type Logger,
-} from "../../shared/src/index.js";
+} from "@parcel-exchange/shared";
 import { ensureCredential, type Credential } from "./credentials.js";
 import { ProvisionError } from "./errors.js";
 import { topicConfigDrift, type AclRule, type ProvisionPlan } from "./plan.js";

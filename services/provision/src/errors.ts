@@ -1,5 +1,5 @@
 /** Errors of provisioning (identities, ACLs, quotas, registry users). */
-import { PxError } from "../../shared/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
 
 export const PROVISION_ERROR_CODES = ["PARTY_INVALID", "NOT_ADMIN", "BROKER_REFUSED", "REGISTRY_REFUSED"] as const;
 export type ProvisionErrorCode = (typeof PROVISION_ERROR_CODES)[number];

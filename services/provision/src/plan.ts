@@ -14,7 +14,7 @@
  * Nobody but the admin (a super user) creates, deletes or reconfigures topics or changes ACLs; a principal can
  * DESCRIBE only the topics it may use, so listing topics shows no other party's.
  */
-import { EVENT_TYPES, PUBLISHES, isPartyId, policyTopicSpec, principalOf, topics as topicsOf, type EventType, type TopicSpec } from "../../shared/src/index.js";
+import { EVENT_TYPES, PUBLISHES, isPartyId, policyTopicSpec, principalOf, topics as topicsOf, type EventType, type TopicSpec } from "@parcel-exchange/shared";
 import { ProvisionError } from "./errors.js";
 
 export const SERVICE_IDS = ["router", "policy", "regulator"] as const;

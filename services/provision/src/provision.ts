@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { homedir } from "node:os";
-import { createKafka, createLogger, type Config, type Logger } from "../../shared/src/index.js";
-import { ledgerTransactionalId } from "../../ledger/src/index.js";
+import { createKafka, createLogger, type Config, type Logger } from "@parcel-exchange/shared";
+import { ledgerTransactionalId } from "@parcel-exchange/ledger";
 import { applyPlan, deprovision, type ApplyResult } from "./apply.js";
 import { removeCredentials } from "./credentials.js";
 import { ProvisionError } from "./errors.js";

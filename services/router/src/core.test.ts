@@ -1,7 +1,7 @@
 import type avro from "avsc";
 import { beforeEach, describe, expect, it } from "vitest";
-import { HEADERS, PolicyError, describeSchema, schemaJson, sourceOf, topics, type EventType, type PartyInfo } from "../../shared/src/index.js";
-import { SchemaCatalog, transformFor, type DecisionEngine, type EvalResult, type FieldAction, type PolicyInput, type SchemaSource } from "../../decision/src/index.js";
+import { HEADERS, PolicyError, describeSchema, schemaJson, sourceOf, topics, type EventType, type PartyInfo } from "@parcel-exchange/shared";
+import { SchemaCatalog, transformFor, type DecisionEngine, type EvalResult, type FieldAction, type PolicyInput, type SchemaSource } from "@parcel-exchange/decision";
 import { ActivePolicy, RouterCore, type BatchResult, type CoreSettings, type QuotaView } from "./core.js";
 import type { OutRecord, RawRecord } from "./records.js";
 

@@ -8,9 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import avro from "avsc";
-import { HEADERS, PolicyError, RejectedRecordError, SOURCE_FIELD, sourceOf, topics, type EventType, type FieldInfo, type Ingress, type RejectReason, type SchemaInfo, type Topics } from "../../shared/src/index.js";
+import { HEADERS, PolicyError, RejectedRecordError, SOURCE_FIELD, sourceOf, topics, type EventType, type FieldInfo, type Ingress, type RejectReason, type SchemaInfo, type Topics } from "@parcel-exchange/shared";
 import type { OutRecord, RawRecord, RecordHeaders } from "./records.js";
-import { makePlan, validateDecision, type DecisionEngine, type PolicyInput, type RecipientPlan, type SchemaCatalog, type TransformSettings } from "../../decision/src/index.js";
+import { makePlan, validateDecision, type DecisionEngine, type PolicyInput, type RecipientPlan, type SchemaCatalog, type TransformSettings } from "@parcel-exchange/decision";
 
 export interface QuotaView {
   /** Quota state of a recipient as policy input, and a short signature of it for the cache key. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { RejectedRecordError } from "../../shared/src/index.js";
+import { RejectedRecordError } from "@parcel-exchange/shared";
 import { DEAD_LETTER_SHA256, DEAD_LETTER_TRUNCATED, deadLetter } from "./core.js";
 import type { OutRecord, RawRecord } from "./records.js";
 

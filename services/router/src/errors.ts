@@ -1,5 +1,5 @@
 /** The router's own errors, with their codes as one union. */
-import { PxError } from "../../shared/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
 
 export const ROUTER_ERROR_CODES = ["BATCH_ABORTED"] as const;
 export type RouterErrorCode = (typeof ROUTER_ERROR_CODES)[number];

@@ -1,7 +1,7 @@
 /** Router entry point: validates configuration, serves /metrics, routes until SIGTERM/SIGINT. */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, serveMetrics, verifyKafkaAccess, type Config } from "../../shared/src/index.js";
+import { ConfigError, createKafka, createLogger, createMetricsRegistry, loadConfig, serveMetrics, verifyKafkaAccess, type Config } from "@parcel-exchange/shared";
 import { routerMetrics } from "./metrics.js";
 import { Router } from "./router.js";
 

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
-import { BundleRefusedError, bundleDigest, parseBundle, ROUTER_POLICY_KEY, subscribeWhenReady, verifyBundle, type Config, type Logger, type PolicyBundle, type Verifier } from "../../shared/src/index.js";
-import { PolicyEngine } from "../../decision/src/index.js";
+import { BundleRefusedError, bundleDigest, parseBundle, ROUTER_POLICY_KEY, subscribeWhenReady, verifyBundle, type Config, type Logger, type PolicyBundle, type Verifier } from "@parcel-exchange/shared";
+import { PolicyEngine } from "@parcel-exchange/decision";
 
 interface Applied {
   readonly sequence: number;

@@ -3,7 +3,7 @@
  * shares them. The state (ok/over) is an input to the policy, which decides what changes past the quota.
  */
 import type { Redis } from "ioredis";
-import type { Logger } from "../../shared/src/index.js";
+import type { Logger } from "@parcel-exchange/shared";
 import type { BatchResult, QuotaView } from "./core.js";
 
 export interface QuotaEvents {

@@ -14,8 +14,8 @@
  */
 import type { Kafka } from "kafkajs";
 import type { Redis } from "ioredis";
-import { loadVerifier, policyTopicSpec, RegistryHttp, topics, type Config, type Logger, type Topics } from "../../shared/src/index.js";
-import { SchemaCatalog, type PolicyEngine } from "../../decision/src/index.js";
+import { loadVerifier, policyTopicSpec, RegistryHttp, topics, type Config, type Logger, type Topics } from "@parcel-exchange/shared";
+import { SchemaCatalog, type PolicyEngine } from "@parcel-exchange/decision";
 import { ActivePolicy, RouterCore, type BatchResult } from "./core.js";
 import type { RawRecord } from "./records.js";
 import { createRouterKafka, type PartitionBatch, type PartitionSink, type RouterKafka, type TopicMessages } from "./kafka-client/index.js";

@@ -1,5 +1,5 @@
 /** The SDK's own errors, with their codes as one union (validation and dependency errors come from shared). */
-import { PxError } from "../../shared/src/index.js";
+import { PxError } from "@parcel-exchange/shared";
 
 export const SDK_ERROR_CODES = ["PARTY_INVALID", "PARTY_MISMATCH", "INGRESS_MISSING", "PUBLISHER_CLOSED", "SUBSCRIBER_CLOSED", "SUBSCRIBER_BUSY", "DELIVERY_UNDECODABLE"] as const;
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];

@@ -13,5 +13,5 @@ export {
 } from "./subscriber.js";
 export { prepareEvent, prepareEvents, isValidPartyId, avroTypeOf, SOURCE_FIELD } from "./validate.js";
 export * from "./types.js";
-export { ValidationError, DependencyError, PxError } from "../../shared/src/index.js";
+export { ValidationError, DependencyError, ConfigError, PxError, loadConfig, type Config } from "@parcel-exchange/shared";
 export { SdkError, SDK_ERROR_CODES, type SdkErrorCode } from "./errors.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EVENT_TYPES, ValidationError, loadConfig, schemaJson } from "../../shared/src/index.js";
+import { EVENT_TYPES, ValidationError, loadConfig, schemaJson } from "@parcel-exchange/shared";
 import { SdkError } from "./errors.js";
 import { prepareEvent, prepareEvents, resolveParty } from "./publisher.js";
 import { LOCKER_ACTIONS, TRACKING_STATUSES, type LockerEventInput, type OrderCreatedInput, type TrackingEventInput } from "./types.js";

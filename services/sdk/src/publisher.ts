@@ -31,7 +31,7 @@ import {
   type Config,
   type EventType,
   type Logger,
-} from "../../shared/src/index.js";
+} from "@parcel-exchange/shared";
 import type {
   EventInputMap,
   EventMap,

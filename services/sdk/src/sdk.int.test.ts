@@ -18,7 +18,7 @@ import {
   topics as topicsOf,
   type Config,
   type EventType,
-} from "../../shared/src/index.js";
+} from "@parcel-exchange/shared";
 import { DeliverySubscriber, PartyPublisher, SdkError, type DeliveryDecodeError } from "./index.js";
 import { testTopicPrefix } from "../../../test/helpers.js";
 

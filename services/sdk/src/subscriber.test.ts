@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KafkaMessage } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
-import { DependencyError, HEADERS } from "../../shared/src/index.js";
+import { DependencyError, HEADERS } from "@parcel-exchange/shared";
 import { DeliveryDecodeError, decodeDelivery, parseTransformed } from "./subscriber.js";
 import { avroTypeOf } from "./validate.js";
 

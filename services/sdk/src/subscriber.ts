@@ -24,7 +24,7 @@ import {
   type Config,
   type EventType,
   type Logger,
-} from "../../shared/src/index.js";
+} from "@parcel-exchange/shared";
 import type { Delivery, TransformedField } from "./types.js";
 import { avroTypeOf, isValidPartyId } from "./validate.js";
 

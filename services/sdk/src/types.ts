@@ -8,7 +8,7 @@
  *
  * Keep these in step with the .avsc files; publisher.test.ts checks the field lists against the schemas.
  */
-import type { EventType } from "../../shared/src/index.js";
+import type { EventType } from "@parcel-exchange/shared";
 
 export type { EventType };
 
@@ -186,7 +186,8 @@ export interface TransformedField {
   action: string;
 }
 
-interface DeliveryMeta {
+/** What every delivery carries besides the event. */
+export interface DeliveryMeta {
   /** Version of the policy bundle the router applied. */
   policyVersion: string;
   /** eventId of the raw event this copy was made from. */

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import avro from "avsc";
-import { EVENT_TYPES, SOURCE_FIELD, ValidationError, describeSchema, schemaJson, sourceOf, type EventType } from "../../shared/src/index.js";
+import { EVENT_TYPES, SOURCE_FIELD, ValidationError, describeSchema, schemaJson, sourceOf, type EventType } from "@parcel-exchange/shared";
 import type { EventInputMap, EventMap, ParcelEvent, ParcelEventInput } from "./types.js";
 
 /** Party ids end up in topic names (`px.deliver.<party>`), so they use Kafka's topic characters only. */
@@ -14,7 +14,7 @@ export function isValidPartyId(party: unknown): party is string {
   return typeof party === "string" && PARTY_RE.test(party);
 }
 
-export { SOURCE_FIELD } from "../../shared/src/index.js";
+export { SOURCE_FIELD } from "@parcel-exchange/shared";
 
 const typeCache = new Map<EventType, avro.Type>();
 

@@ -2,7 +2,7 @@
  * The event schemas (schemas/avro/*.avsc) and the data class every field carries in its `dataClass`
  * attribute. The router governs fields by class, never by name, reading classes from the writer schema.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import avro from "avsc";
@@ -27,7 +27,11 @@ export interface SchemaInfo {
   readonly fields: readonly FieldInfo[];
 }
 
-export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "schemas", "avro");
+/**
+ * Where the .avsc files are: inside the installed package (`schemas/avro`, copied there when it is packed), or
+ * the repository's top-level `schemas/avro` when running from the sources.
+ */
+export const SCHEMA_DIR = ((pkg: string) => [join(pkg, "schemas", "avro"), join(pkg, "..", "..", "schemas", "avro")].find((d) => existsSync(d)) ?? join(pkg, "schemas", "avro"))(join(dirname(fileURLToPath(import.meta.url)), ".."));
 
 /** The schema JSON of an event type as kept in the repository. */
 export function schemaJson(eventType: EventType): Record<string, unknown> {

@@ -1,5 +1,5 @@
 /** Picks the transform for (action, class, recipient). Transforms are built once per policy plan, not per record. */
-import type { MaskConfig } from "../../../shared/src/index.js";
+import type { MaskConfig } from "@parcel-exchange/shared";
 import { coarsenTransform } from "./coarsen.js";
 import { dropTransform } from "./drop.js";
 import { maskTransform } from "./mask.js";

@@ -3,7 +3,7 @@
  * number with at least six digits hidden, a name with at least one character hidden, an address without its
  * unit/room. How much stays visible is configurable per class (config PX_MASK_*).
  */
-import type { MaskConfig } from "../../../shared/src/index.js";
+import type { MaskConfig } from "@parcel-exchange/shared";
 import type { FieldTransform } from "./transform.js";
 
 const STAR = "*";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { MaskConfig } from "../../../shared/src/index.js";
+import type { MaskConfig } from "@parcel-exchange/shared";
 import { coarsenTransform } from "./coarsen.js";
 import { dropTransform } from "./drop.js";
 import { FIELD_ACTIONS, transformFor, type TransformSettings } from "./index.js";

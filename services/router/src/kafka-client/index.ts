@@ -1,6 +1,6 @@
 /** Picks the router's Kafka client from the configuration (PX_KAFKA_CLIENT). */
 import type { Kafka } from "kafkajs";
-import type { Config, Logger } from "../../../shared/src/index.js";
+import type { Config, Logger } from "@parcel-exchange/shared";
 import { KafkajsRouterKafka } from "./kafkajs.js";
 import type { RouterKafka } from "./types.js";
 

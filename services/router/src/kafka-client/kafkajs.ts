@@ -5,7 +5,7 @@
  */
 import type { Admin, Consumer, ConsumerRunConfig, Kafka, Message, Producer } from "kafkajs";
 import { Admin as PlatformaticAdmin } from "@platformatic/kafka";
-import { ensureTopics, errorTypes, idempotentProducer, platformaticConnection, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "../../../shared/src/index.js";
+import { ensureTopics, errorTypes, idempotentProducer, platformaticConnection, subscribeWhenReady, whenReady, type Config, type Logger, type TopicSpec } from "@parcel-exchange/shared";
 import { sendChunks } from "./chunks.js";
 import type { BatchHandler, PartitionSink, PartitionTransaction, RouterKafka, TopicMessages } from "./types.js";
 

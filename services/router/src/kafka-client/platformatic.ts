@@ -11,7 +11,7 @@
  * already committed are dropped.
  */
 import { compatibilityPartitioner, Consumer, MessagesStreamFallbackModes, MessagesStreamModes, Producer, type Message, type MessagesStream } from "@platformatic/kafka";
-import { platformaticConnection } from "../../../shared/src/index.js";
+import { platformaticConnection } from "@parcel-exchange/shared";
 import { sendChunks } from "./chunks.js";
 import { KafkajsControlPlane } from "./kafkajs.js";
 import type { BatchHandler, InRecord, OutRecord, PartitionBatch, PartitionSink, PartitionTransaction, RecordHeaders, RouterKafka, TopicMessages } from "./types.js";

@@ -2,7 +2,7 @@
  * What the router needs from a Kafka client, and nothing more. router.ts talks only to this; kafkajs.ts and
  * platformatic.ts implement it, and index.ts picks one from the configuration (PX_KAFKA_CLIENT).
  */
-import type { TopicSpec } from "../../../shared/src/index.js";
+import type { TopicSpec } from "@parcel-exchange/shared";
 
 import type { InRecord, OutRecord } from "../records.js";
 

@@ -1,0 +1,272 @@
+/**
+ * The policy service's HTTP API: every request and response shape, and the table of routes. The service
+ * (http.ts, requests.ts), its OpenAPI document (openapi.ts) and the `px` client (services/cli) all use these
+ * definitions; none repeats a shape of its own.
+ *
+ * Only types, the error codes and one small route table live here, in a package of their own, so a client
+ * (`px`, a party's tooling) depends on it without the service.
+ */
+import type { EventType, PartyInfo, SharedErrorCode } from "@parcel-exchange/shared";
+import type { LedgerEntry, LedgerErrorCode } from "@parcel-exchange/ledger";
+
+/** Every code a policy service error carries (INTERNAL: an unexpected failure, answered as such). */
+export const POLICY_ERROR_CODES = [
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "REQUEST_INVALID",
+  "ROUTE_NOT_FOUND",
+  "NOT_FOUND",
+  "CONFLICT",
+  "CHANGE_REJECTED",
+  "INTERNAL",
+] as const;
+
+export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
+
+export type { PartyInfo };
+
+// ------------------------------------------------------------------------------------------- changes
+
+export interface Contract {
+  readonly id: string;
+  readonly parties: readonly string[];
+  readonly notice_days?: number;
+  readonly grants: readonly unknown[];
+}
+
+/** Contracts added, replaced or removed (null), Rego files replaced or removed, parties added or removed. */
+export interface PolicyChange {
+  readonly contracts?: Readonly<Record<string, Contract | null>>;
+  readonly rego?: Readonly<Record<string, string | null>>;
+  readonly parties?: Readonly<Record<string, PartyInfo | null>>;
+}
+
+// ------------------------------------------------------------------------------------------- impact and dry run
+
+export interface FieldChange {
+  readonly party: string;
+  readonly eventType: EventType;
+  /** A field name, or "(delivery)" for the event as a whole. */
+  readonly field: string;
+  readonly from: string;
+  readonly to: string;
+  /** Attribute combinations (source, platform, courier, locker) where this happens. */
+  readonly cases: number;
+  /** The contract between the publishing party and the recipient in those cases, if any. */
+  readonly contracts: readonly string[];
+}
+
+export interface Impact {
+  readonly reductions: readonly FieldChange[];
+  readonly expansions: readonly FieldChange[];
+  readonly otherChanges: readonly FieldChange[];
+  /** Cases where the proposal would withhold what the regulator's floor guarantees. */
+  readonly floorViolations: readonly string[];
+  readonly casesCompared: number;
+}
+
+/** The impact a proposal records: it has no floor violations, or it would not be a proposal. */
+export type ProposalImpact = Omit<Impact, "floorViolations">;
+
+export interface DryRunLine {
+  readonly party: string;
+  readonly eventType: EventType;
+  readonly field: string;
+  readonly from: string;
+  readonly to: string;
+  /** Events where this changes. */
+  readonly events: number;
+  /** Events of this type in the sample. */
+  readonly of: number;
+  readonly text: string;
+}
+
+export interface DryRunReport {
+  readonly sampled: number;
+  readonly byType: Readonly<Record<string, number>>;
+  readonly lines: readonly DryRunLine[];
+}
+
+export interface TestSummary {
+  readonly passed: number;
+  readonly failed: number;
+  readonly coverage: number;
+}
+
+// ------------------------------------------------------------------------------------------- proposals
+
+export type Role = "regulator" | "party" | "viewer";
+
+/** Every role, as the users file names them. */
+export const ROLES = ["viewer", "party", "regulator"] as const satisfies readonly Role[];
+
+export type ProposalStatus = "proposed" | "scheduled" | "published" | "superseded";
+
+export interface Approval {
+  readonly by: string;
+  readonly role: Role;
+  readonly party?: string;
+  readonly at: string;
+  readonly immediate: boolean;
+}
+
+export interface Proposal {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly author: string;
+  readonly description: string;
+  readonly change: PolicyChange;
+  readonly baseVersion: string;
+  readonly proposedVersion: string;
+  readonly requiredSides: readonly string[];
+  readonly impact: ProposalImpact;
+  readonly dryRun: DryRunReport;
+  readonly status: ProposalStatus;
+  readonly approvals: readonly Approval[];
+  readonly effectiveAt?: string;
+  readonly publishedVersion?: string;
+  readonly publishedAt?: string;
+}
+
+export interface HistoryItem {
+  readonly version: string;
+  readonly kind: "published" | "rolled_back";
+  readonly at: string;
+  readonly by: string;
+  readonly previous: string | null;
+  readonly summary: Readonly<Record<string, unknown>>;
+}
+
+// ------------------------------------------------------------------------------------------- bodies
+
+export interface EvaluateRequest {
+  readonly change: PolicyChange;
+}
+
+export interface EvaluateResponse {
+  readonly proposedVersion: string;
+  readonly tests: TestSummary;
+  readonly impact: Impact;
+  readonly dryRun: DryRunReport;
+}
+
+export interface ProposeRequest {
+  readonly change: PolicyChange;
+  readonly description: string;
+}
+
+export interface ApproveRequest {
+  /** Regulator only: take effect now, without the notice period. */
+  readonly immediate?: boolean;
+}
+
+export interface RollbackRequest {
+  readonly version: string;
+}
+
+export interface VersionResponse {
+  readonly version: string;
+}
+
+/** Every code an error response may carry: the policy service's own, and those of errors it passes on. */
+export type ApiErrorCode = PolicyErrorCode | SharedErrorCode | LedgerErrorCode;
+
+/** The body of every 4xx and 5xx response. */
+export interface ErrorResponse {
+  /** What went wrong. */
+  readonly error: string;
+  readonly code: ApiErrorCode;
+  /** What to do about it. */
+  readonly hint: string;
+  /** Whether sending the same request again may succeed. */
+  readonly retriable: boolean;
+  /** Problems of a malformed request, or the compiler output, test failures or floor breaches of a rejected change. */
+  readonly details?: unknown;
+}
+
+// ------------------------------------------------------------------------------------------- routes
+
+export type HttpMethod = "GET" | "POST";
+
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  /** Path template; `{name}` is a path parameter. */
+  readonly path: string;
+  /** Status of a successful answer. */
+  readonly status: 200 | 201;
+  readonly summary: string;
+  /** Error codes this route answers besides those every route may (UNAUTHENTICATED, INTERNAL, …). */
+  readonly errors: readonly PolicyErrorCode[];
+  /** Content type of a successful answer when it is not JSON. */
+  readonly contentType?: string;
+  /**
+   * The roles that may call the route, checked before its handler runs (http.ts); at least one, so a route
+   * without roles does not compile. The handler may check more (e.g. which contracts a party may change).
+   */
+  readonly roles: readonly [Role, ...Role[]];
+}
+
+/** Reading: every role. */
+const READERS = ROLES;
+/** Evaluating, proposing and approving changes: parties (for contracts they are a side of) and regulators. */
+const CHANGERS = ["party", "regulator"] as const;
+/** Applying before the notice ends, rolling back. */
+const REGULATORS = ["regulator"] as const;
+
+/** Every route of the API (besides /healthz, /metrics and /openapi.json, which need no key). */
+export const API_ROUTES = {
+  currentVersion: { method: "GET", path: "/v1/policy/current", status: 200, summary: "The version in force", errors: [], roles: READERS },
+  history: { method: "GET", path: "/v1/policy/history", status: 200, summary: "Published versions and rollbacks with author, time, summary and dry-run result", errors: [], roles: READERS },
+  evaluate: { method: "POST", path: "/v1/policy/evaluate", status: 200, summary: "Compile, test, diff and dry-run a change without proposing it", errors: ["REQUEST_INVALID", "FORBIDDEN", "CHANGE_REJECTED"], roles: CHANGERS },
+  listProposals: { method: "GET", path: "/v1/proposals", status: 200, summary: "All proposals", errors: [], roles: READERS },
+  propose: { method: "POST", path: "/v1/proposals", status: 201, summary: "Propose a change", errors: ["REQUEST_INVALID", "FORBIDDEN", "CHANGE_REJECTED"], roles: CHANGERS },
+  getProposal: { method: "GET", path: "/v1/proposals/{id}", status: 200, summary: "One proposal", errors: ["NOT_FOUND"], roles: READERS },
+  approve: { method: "POST", path: "/v1/proposals/{id}/approve", status: 200, summary: "Approve (a regulator may ask for immediate effect)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"], roles: CHANGERS },
+  apply: { method: "POST", path: "/v1/proposals/{id}/apply", status: 200, summary: "Regulator: put an approved change into effect now", errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"], roles: REGULATORS },
+  rollback: { method: "POST", path: "/v1/policy/rollback", status: 200, summary: "Regulator: put an earlier version back in force", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND"], roles: REGULATORS },
+  ledger: { method: "GET", path: "/v1/ledger", status: 200, summary: "Every ledger entry", errors: [], roles: READERS },
+  ledgerExport: { method: "GET", path: "/v1/ledger/export", status: 200, summary: "The ledger as JSON lines", errors: [], contentType: "application/x-ndjson", roles: READERS },
+} as const satisfies Readonly<Record<string, RouteSpec>>;
+
+export type Operation = keyof typeof API_ROUTES;
+
+/** The body each operation takes; operations not listed take none. */
+export interface ApiRequests {
+  evaluate: EvaluateRequest;
+  propose: ProposeRequest;
+  approve: ApproveRequest;
+  rollback: RollbackRequest;
+}
+
+export type RequestOf<O extends Operation> = O extends keyof ApiRequests ? ApiRequests[O] : undefined;
+
+/** What each operation answers with. */
+export interface ApiResponses {
+  currentVersion: VersionResponse;
+  history: readonly HistoryItem[];
+  evaluate: EvaluateResponse;
+  listProposals: readonly Proposal[];
+  propose: Proposal;
+  getProposal: Proposal;
+  approve: Proposal;
+  apply: Proposal;
+  rollback: VersionResponse;
+  ledger: readonly LedgerEntry[];
+  /** JSON lines, one entry per line. */
+  ledgerExport: string;
+}
+
+type ParamNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}` ? N | ParamNames<Rest> : never;
+
+/** The path parameters of an operation, e.g. `{ id: string }` for getProposal. */
+export type PathParams<O extends Operation> = { readonly [N in ParamNames<(typeof API_ROUTES)[O]["path"]>]: string };
+
+/** The path of an operation with its parameters filled in (URL-encoded). */
+export function apiPath<O extends Operation>(op: O, params: PathParams<O>): string {
+  const values = params as Readonly<Record<string, string>>;
+  return API_ROUTES[op].path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new TypeError(`${op}: path parameter '${name}' missing`);
+    return encodeURIComponent(v);
+  });
+}
