@@ -124,6 +124,14 @@ describe("the installed packages", () => {
     expect(err).toMatch(/courier: a party may only publish as itself; expected 'zto', got 'sf-express'/);
   }, 60_000);
 
+  it("have an API reference generated from the doc comments (npm run docs), warnings counted as errors", async () => {
+    const out = join(scratch, "api");
+    await run("npm", ["run", "-s", "docs", "--", "--out", out], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const classes = await readdir(join(out, "classes"));
+    expect(classes).toEqual(expect.arrayContaining(["PartyPublisher.html", "DeliverySubscriber.html", "ValidationError.html"]));
+    expect(await readFile(join(out, "classes", "PartyPublisher.html"), "utf8")).toContain("publishMany");
+  }, 120_000);
+
   it("give a working px from the CLI package's bin", async () => {
     const help = await run(join(scratch, "node_modules/.bin/px"), ["--help"], { cwd: scratch, env: { PATH: process.env.PATH } });
     expect(help.stdout).toMatch(/^px — command-line client/);
