@@ -33,6 +33,7 @@ import {
 import { loadPolicyData, makeBundle, publishBundle } from "@parcel-exchange/policy-build";
 import { PartyPublisher, prepareEvent } from "@parcel-exchange/sdk";
 import { credentialEnv, deprovisionDeployment, provisionDeployment, readParties, type Credential } from "@parcel-exchange/provision";
+import { produceOnce } from "@parcel-exchange/demo";
 import { T2 } from "./fixtures.js";
 import { policyWasm, publishPolicy, readAll, startRouter, testRelease, type RunningRouter } from "./harness.js";
 import { ROOT, run, testConfig, until } from "./helpers.js";
@@ -68,16 +69,6 @@ async function refusal(fn: () => Promise<unknown>): Promise<string> {
     return types.find((x) => x.endsWith("AUTHORIZATION_FAILED")) ?? `unexpected: ${types.join(",")} ${(err as Error).message}`;
   }
   return "allowed";
-}
-
-async function produceAs(kafka: Kafka, topic: string): Promise<void> {
-  const producer = kafka.producer({ retry: { retries: 0 } });
-  await producer.connect();
-  try {
-    await producer.send({ topic, acks: -1, messages: [{ value: "forged" }] });
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 async function registry(config: Config, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
@@ -149,7 +140,7 @@ describe("cross-party probing, for every party principal", () => {
       const other = others[0]!;
       const otherIngress = (await kafkaOfAdminTopics()).find((x) => t.parseIngress(x)?.party === other)!;
       for (const topic of [otherIngress, t.deliver(other), t.deliver(party), t.policy, t.ledger, t.deadLetter, t.deliveryCounts]) {
-        expect({ topic, result: await refusal(() => produceAs(kafka, topic)) }).toEqual({ topic, result: "TOPIC_AUTHORIZATION_FAILED" });
+        expect({ topic, result: await refusal(() => produceOnce(kafka, topic)) }).toEqual({ topic, result: "TOPIC_AUTHORIZATION_FAILED" });
       }
       // Reading another party's deliveries: the consumer cannot even subscribe.
       const consumer = kafka.consumer({ groupId: `${prefix}.${party}.probe` });

@@ -3,3 +3,4 @@ export * from "./contract-changes.js";
 export * from "./traffic.js";
 export * from "./verify.js";
 export * from "./oracle.js";
+export { produceOnce } from "./isolation.js";

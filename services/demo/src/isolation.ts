@@ -21,7 +21,7 @@ async function refusalOf(run: () => Promise<unknown>): Promise<string | undefine
 }
 
 /** One record written to `topic`, with no retries (a refusal is the answer wanted, not something to wait out). */
-async function produceOnce(kafka: Kafka, topic: string): Promise<void> {
+export async function produceOnce(kafka: Kafka, topic: string): Promise<void> {
   const p = kafka.producer({ retry: { retries: 0 } });
   await p.connect();
   try {

@@ -9,7 +9,7 @@
  * sending the same signed release again (routers ignore a release they already apply).
  */
 import type { Kafka } from "kafkajs";
-import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, type Config, type LedgerRef, type Logger, type PolicyBundle, type Signer, type Verifier } from "@parcel-exchange/shared";
+import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, unsignedBundle, type Config, type LedgerRef, type Logger, type PolicyBundle, type Signer, type Verifier } from "@parcel-exchange/shared";
 import { publishBundle } from "@parcel-exchange/policy-build";
 import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
 import { NotFoundError } from "./errors.js";
@@ -123,7 +123,7 @@ export class PolicyVersions {
   /** Keeps a bundle (not in force), sealed with the ledger entry that records it. */
   async store(bundle: PolicyBundle, entry: LedgerRef): Promise<void> {
     if (this.kept.get(bundle.version) !== undefined) return;
-    await this.kept.put(bundle.version, serializeBundle(unsigned(bundle)).toString(), entry);
+    await this.kept.put(bundle.version, serializeBundle(unsignedBundle(bundle)).toString(), entry);
   }
 
   private async sendToRouters(bundle: PolicyBundle, release: InForce): Promise<void> {
@@ -171,9 +171,4 @@ function releasedOf(text: string): Partial<Released> {
   } catch {
     return {};
   }
-}
-
-function unsigned(b: PolicyBundle): PolicyBundle {
-  const { signature: _s, release: _r, ...content } = b;
-  return content;
 }

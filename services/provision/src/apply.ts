@@ -12,6 +12,7 @@ import { Connection, alterClientQuotasV1, alterUserScramCredentialsV0 } from "@p
 import {
   RegistryHttp,
   ensureTopics,
+  topicSpecConfigs,
   errorChain,
   platformaticConnection,
   registerEventSchemas,
@@ -100,7 +101,7 @@ export async function applyPlan(plan: ProvisionPlan, config: Config, kafka: Kafk
 
 /** Sets, on existing topics, the configs their spec names but they lack (incrementally: nothing else changes). */
 async function convergeTopicConfigs(admin: Admin, config: Config, plan: ProvisionPlan, log: Logger | undefined): Promise<void> {
-  const specs = plan.topics.filter((t) => t.compacted || t.retentionMs !== undefined || t.configs);
+  const specs = plan.topics.filter((t) => Object.keys(topicSpecConfigs(t)).length > 0);
   if (specs.length === 0) return;
   const described = await whenReady("describe topic configs", () => admin.describeConfigs({ includeSynonyms: false, resources: specs.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })) }));
   for (const spec of specs) {
@@ -108,7 +109,7 @@ async function convergeTopicConfigs(admin: Admin, config: Config, plan: Provisio
     const drift = topicConfigDrift(spec, Object.fromEntries(entries.map((e) => [e.configName, e.configValue])));
     if (Object.keys(drift).length === 0) continue;
     // kafkajs's alterConfigs replaces a resource's whole dynamic config: send every config the spec names, and min ISR.
-    const all: Record<string, string> = { ...topicConfigDrift(spec, {}), "min.insync.replicas": String(config.kafka.minInsyncReplicas) };
+    const all = { ...topicSpecConfigs(spec), "min.insync.replicas": String(config.kafka.minInsyncReplicas) };
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: spec.topic, configEntries: Object.entries(all).map(([name, value]) => ({ name, value })) }] });
     log?.warn({ topic: spec.topic, changed: drift }, "topic config converged to the plan");
   }

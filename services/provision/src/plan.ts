@@ -14,7 +14,7 @@
  * Nobody but the admin (a super user) creates, deletes or reconfigures topics or changes ACLs; a principal can
  * DESCRIBE only the topics it may use, so listing topics shows no other party's.
  */
-import { EVENT_TYPES, PUBLISHES, isPartyId, policyTopicSpec, principalOf, topics as topicsOf, type EventType, type TopicSpec } from "@parcel-exchange/shared";
+import { EVENT_TYPES, PUBLISHES, isPartyId, policyTopicSpec, principalOf, topicSpecConfigs, topics as topicsOf, type EventType, type TopicSpec } from "@parcel-exchange/shared";
 import { ProvisionError } from "./errors.js";
 
 export const SERVICE_IDS = ["router", "policy", "regulator"] as const;
@@ -161,8 +161,7 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
  * converged to it.
  */
 export function topicConfigDrift(spec: TopicSpec, actual: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const wanted: Record<string, string> = { ...(spec.compacted ? { "cleanup.policy": "compact" } : {}), ...(spec.retentionMs !== undefined ? { "retention.ms": String(spec.retentionMs) } : {}), ...spec.configs };
-  return Object.fromEntries(Object.entries(wanted).filter(([k, v]) => actual[k] !== v));
+  return Object.fromEntries(Object.entries(topicSpecConfigs(spec)).filter(([k, v]) => actual[k] !== v));
 }
 
 /** Every event type's schema subject (registered by the admin; parties and services only read them). */

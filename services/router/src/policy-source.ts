@@ -9,12 +9,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
-import { BundleRefusedError, bundleDigest, parseBundle, ROUTER_POLICY_KEY, subscribeWhenReady, verifyBundle, type Config, type Logger, type PolicyBundle, type Verifier } from "@parcel-exchange/shared";
+import { BundleRefusedError, parseBundle, ROUTER_POLICY_KEY, subscribeWhenReady, verifyBundle, type Config, type Logger, type PolicyBundle, type Verifier } from "@parcel-exchange/shared";
 import { PolicyEngine } from "@parcel-exchange/decision";
 
 interface Applied {
   readonly sequence: number;
-  readonly digest: string;
+  /** Its signature, which covers the content digest and the release: equal signatures, the same release. */
+  readonly sig: string;
 }
 
 export class PolicySource {
@@ -43,13 +44,13 @@ export class PolicySource {
     try {
       const bundle = parseBundle(message.value);
       const release = verifyBundle(bundle, this.verifier, this.config.deploymentId);
-      const digest = bundleDigest(bundle);
+      const sig = bundle.signature!.sig; // verifyBundle refuses an unsigned bundle
       const newest = this.newest;
-      if (newest && release.sequence === newest.sequence && digest === newest.digest) return undefined; // the same release again
+      if (newest && release.sequence === newest.sequence && sig === newest.sig) return undefined; // the same release again
       if (newest && release.sequence <= newest.sequence) {
         throw new BundleRefusedError(`bundle ${bundle.version} has release sequence ${release.sequence}, not higher than ${newest.sequence} already applied (an older bundle written again)`);
       }
-      this.newest = { sequence: release.sequence, digest };
+      this.newest = { sequence: release.sequence, sig };
       return bundle;
     } catch (err) {
       this.log.error({ err, offset: message.offset }, "policy bundle refused; the policy in force stays");

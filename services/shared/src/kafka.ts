@@ -45,6 +45,11 @@ export interface TopicSpec {
   readonly partitions?: number;
 }
 
+/** The topic configs a spec sets explicitly: its cleanup policy, retention and further configs. */
+export function topicSpecConfigs(s: TopicSpec): Record<string, string> {
+  return { ...(s.compacted ? { "cleanup.policy": "compact" } : {}), ...(s.retentionMs !== undefined ? { "retention.ms": String(s.retentionMs) } : {}), ...s.configs };
+}
+
 /**
  * The policy topic, which routers follow: one partition, never compacted and kept forever, so no record of a
  * newer bundle can be compacted away by a record written later under the same key.
@@ -142,11 +147,7 @@ export async function ensureTopics(admin: Admin, config: Config, specs: readonly
   const missing: ITopicConfig[] = specs
     .filter((s) => !existing.has(s.topic))
     .map((s) => {
-      const configEntries = [];
-      if (s.compacted) configEntries.push({ name: "cleanup.policy", value: "compact" });
-      if (s.retentionMs !== undefined) configEntries.push({ name: "retention.ms", value: String(s.retentionMs) });
-      for (const [name, value] of Object.entries(s.configs ?? {})) configEntries.push({ name, value });
-      configEntries.push({ name: "min.insync.replicas", value: String(config.kafka.minInsyncReplicas) });
+      const configEntries = Object.entries({ ...topicSpecConfigs(s), "min.insync.replicas": String(config.kafka.minInsyncReplicas) }).map(([name, value]) => ({ name, value }));
       return {
         topic: s.topic,
         numPartitions: s.partitions ?? config.kafka.topicPartitions,

@@ -51,8 +51,14 @@ export function signedText(b: PolicyBundle, release: BundleRelease): string {
   return `px-policy-bundle-v2\n${canonicalJson({ version: b.version, digest: bundleDigest(b), release })}`;
 }
 
-export function signBundle(b: PolicyBundle, signer: Signer, release: BundleRelease): PolicyBundle {
+/** The bundle's content alone: without its release and signature. */
+export function unsignedBundle(b: PolicyBundle): PolicyBundle {
   const { signature: _s, release: _r, ...content } = b;
+  return content;
+}
+
+export function signBundle(b: PolicyBundle, signer: Signer, release: BundleRelease): PolicyBundle {
+  const content = unsignedBundle(b);
   return { ...content, release, signature: { keyId: signer.keyId, sig: signer.sign(signedText(content, release)) } };
 }
 
