@@ -19,6 +19,8 @@ import { isolationCheck } from "./isolation.js";
 import { verifyChain } from "@parcel-exchange/ledger";
 import { startPolicyService, type Contract } from "@parcel-exchange/policy";
 import { routerMetrics, Router } from "@parcel-exchange/router";
+import { startGateway } from "@parcel-exchange/gateway";
+import { checkWebhookFeed, DemoReceiver } from "./webhook.js";
 import { LANES, lifecycle } from "./traffic.js";
 import { hiveBoxNarrowsTaobao, sfWithdrawsTaobaoTracking } from "./contract-changes.js";
 import { checkBuyersKeepTracking, checkNothingBeyondPolicy, type Published, type Received } from "./verify.js";
@@ -27,7 +29,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const PARTIES = ["taobao", "jd", "sf-express", "zto", "hive-box"];
 const PARCELS_PER_LANE = 30;
 /** Development API keys of policies/users.json. */
-const KEYS = { regulator: "px-dev-key-regulator-spb", hiveBox: "px-dev-key-hive-box", sf: "px-dev-key-sf-express" } as const;
+const KEYS = { regulator: "px-dev-key-regulator-spb", hiveBox: "px-dev-key-hive-box", sf: "px-dev-key-sf-express", taobao: "px-dev-key-taobao", gateway: "px-dev-key-gateway" } as const;
+/** The event types Taobao takes by webhook in the demo. */
+const WEBHOOK_TYPES = ["TrackingEvent", "LockerEvent"] as const;
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
@@ -109,6 +113,25 @@ async function main(): Promise<number> {
   router.onPolicyApplied((v) => applied.push(v));
   await router.start();
 
+  // Taobao also takes its tracking and locker feed by webhook, through the HTTP gateway (its own principal).
+  const gwBase = as("gateway");
+  const gateway = await startGateway(
+    {
+      ...gwBase,
+      gateway: { ...gwBase.gateway, port: 0, policyKey: KEYS.gateway, endpointsRefreshMs: 500, instanceId: `demo-${run}` },
+      policyService: { ...gwBase.policyService, url: apiUrl },
+      // The demo's receiver listens on loopback over plain HTTP; production endpoints are HTTPS to public addresses.
+      webhooks: { ...gwBase.webhooks, allowHttp: true, allowPrivate: true },
+    },
+    { log },
+  );
+  const receiver = new DemoReceiver();
+  const hookUrl = await receiver.listen();
+  const hook = await call(KEYS.taobao, "POST", "/v1/webhooks", { url: hookUrl, eventTypes: WEBHOOK_TYPES });
+  receiver.secret = hook.secret;
+  await gateway.webhooks.refresh();
+  say(`Started the HTTP gateway (${gateway.url}) as ${prefix}.gateway; Taobao registered webhook ${hook.endpoint.id} → ${hookUrl} for ${WEBHOOK_TYPES.join(", ")}`);
+
   const received: (Received & { transformed: Delivery["transformed"] })[] = [];
   const subs = await Promise.all(PARTIES.map((party) => DeliverySubscriber.connect({ party, config: as(party), fromBeginning: true, logger: log })));
   await Promise.all(
@@ -166,8 +189,8 @@ async function main(): Promise<number> {
   target = published.size;
   for (let i = 0; i < 900 && (await consumedTotal()) < target; i++) await new Promise((r) => setTimeout(r, 100));
   let last = -1;
-  while (received.length !== last) {
-    last = received.length;
+  while (received.length + receiver.got.size !== last) {
+    last = received.length + receiver.got.size;
     await new Promise((r) => setTimeout(r, 2000));
   }
 
@@ -201,7 +224,14 @@ async function main(): Promise<number> {
   say(`\nLedger: ${entries.length} entries (${[...new Set(entries.map((e) => e.type))].join(", ")}); head ${ledgerOk.head?.slice(0, 16)}…`);
   say(`  verify: ${ledgerOk.ok ? "OK" : "FAILED"}; a copy with one approval's author rewritten: ${tamperedResult.ok ? "ACCEPTED (bad)" : `rejected — ${tamperedResult.problems[0]?.message}`}`);
   const ledgerCheck = { name: "ledger verifies, tampered copy rejected", ok: ledgerOk.ok && !tamperedResult.ok, checked: entries.length, problems: [...ledgerOk.problems.map((p) => p.message), ...(tamperedResult.ok ? ["tampered copy verified"] : [])] };
-  const checks = [checkBuyersKeepTracking(published, received), checkNothingBeyondPolicy(versions.map((v) => service.bundle(v)), published, received), ledgerCheck, isolation.check];
+  say(`Taobao's webhook received ${receiver.got.size} signed deliveries (verified with the standardwebhooks library).`);
+  const checks = [
+    checkBuyersKeepTracking(published, received),
+    checkNothingBeyondPolicy(versions.map((v) => service.bundle(v)), published, received),
+    ledgerCheck,
+    isolation.check,
+    checkWebhookFeed("taobao", WEBHOOK_TYPES, received, receiver),
+  ];
   say("");
   for (const c of checks) {
     say(`${c.ok ? "PASS" : "FAIL"}  ${c.name} (${c.checked} checked)`);
@@ -210,6 +240,8 @@ async function main(): Promise<number> {
 
   await Promise.all([...pubs.values()].map((p) => p.disconnect()));
   await Promise.all(subs.map((s) => s.disconnect()));
+  await gateway.stop();
+  await receiver.close();
   await router.stop();
   await policy.stop();
   redis.disconnect();

@@ -95,10 +95,57 @@ export interface TestSummary {
 
 // ------------------------------------------------------------------------------------------- proposals
 
-export type Role = "regulator" | "party" | "viewer";
+/** `gateway`: the HTTP gateway's service identity, which reads webhook endpoints with their secrets and disables failing ones. */
+export type Role = "regulator" | "party" | "viewer" | "gateway";
 
 /** Every role, as the users file names them. */
-export const ROLES = ["viewer", "party", "regulator"] as const satisfies readonly Role[];
+export const ROLES = ["viewer", "party", "regulator", "gateway"] as const satisfies readonly Role[];
+
+// ------------------------------------------------------------------------------------------- webhooks
+
+export type WebhookStatus = "enabled" | "disabled";
+
+/** A party's webhook endpoint, as every reader sees it (never its secrets). */
+export interface WebhookEndpoint {
+  /** `ep_` + 24 hex. */
+  readonly id: string;
+  readonly party: string;
+  readonly url: string;
+  /** The event types delivered to it (at least one). */
+  readonly eventTypes: readonly EventType[];
+  /** Deliver as `{type, timestamp, data}` (json, default) or as a GS1 EPCIS 2.0 document (epcis). */
+  readonly format: "json" | "epcis";
+  readonly status: WebhookStatus;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly disabledAt?: string;
+  readonly disabledReason?: string;
+  /** Fingerprints (first 8 hex of SHA-256) of the secrets in use, newest first. */
+  readonly secretIds: readonly string[];
+}
+
+/** What the gateway reads: an endpoint with the secrets it signs with (`whsec_…`, newest first; two during a rotation). */
+export interface WebhookTarget extends WebhookEndpoint {
+  readonly secrets: readonly string[];
+}
+
+export interface CreateWebhookRequest {
+  readonly url: string;
+  readonly eventTypes: readonly EventType[];
+  readonly format?: "json" | "epcis";
+  /** The owning party: a party user's own (may be left out); a regulator must name one. */
+  readonly party?: string;
+}
+
+/** A new or rotated secret is shown once, in this answer; afterwards only its fingerprint. */
+export interface WebhookSecretResponse {
+  readonly endpoint: WebhookEndpoint;
+  readonly secret: string;
+}
+
+export interface DisableWebhookRequest {
+  readonly reason: string;
+}
 
 export type ProposalStatus = "proposed" | "scheduled" | "published" | "superseded";
 
@@ -207,7 +254,7 @@ export interface RouteSpec {
 }
 
 /** Reading: every role. */
-const READERS = ROLES;
+const READERS = ["viewer", "party", "regulator"] as const;
 /** Evaluating, proposing and approving changes: parties (for contracts they are a side of) and regulators. */
 const CHANGERS = ["party", "regulator"] as const;
 /** Applying before the notice ends, rolling back. */
@@ -224,6 +271,12 @@ export const API_ROUTES = {
   approve: { method: "POST", path: "/v1/proposals/{id}/approve", status: 200, summary: "Approve (a regulator may ask for immediate effect)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"], roles: CHANGERS },
   apply: { method: "POST", path: "/v1/proposals/{id}/apply", status: 200, summary: "Regulator: put an approved change into effect now", errors: ["FORBIDDEN", "NOT_FOUND", "CONFLICT", "CHANGE_REJECTED"], roles: REGULATORS },
   rollback: { method: "POST", path: "/v1/policy/rollback", status: 200, summary: "Regulator: put an earlier version back in force", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND"], roles: REGULATORS },
+  listWebhooks: { method: "GET", path: "/v1/webhooks", status: 200, summary: "Webhook endpoints (a party sees its own)", errors: [], roles: ["viewer", "party", "regulator"] },
+  createWebhook: { method: "POST", path: "/v1/webhooks", status: 201, summary: "Register a webhook endpoint; the answer holds its secret, shown once", errors: ["REQUEST_INVALID", "FORBIDDEN"], roles: CHANGERS },
+  rotateWebhookSecret: { method: "POST", path: "/v1/webhooks/{id}/rotate", status: 200, summary: "A new secret; the old one keeps signing beside it for 24 h", errors: ["FORBIDDEN", "NOT_FOUND"], roles: CHANGERS },
+  disableWebhook: { method: "POST", path: "/v1/webhooks/{id}/disable", status: 200, summary: "Stop deliveries to an endpoint (the gateway does so on 410 or after the whole retry schedule failed)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND"], roles: ["party", "regulator", "gateway"] },
+  enableWebhook: { method: "POST", path: "/v1/webhooks/{id}/enable", status: 200, summary: "Resume deliveries to a disabled endpoint", errors: ["FORBIDDEN", "NOT_FOUND"], roles: CHANGERS },
+  webhookTargets: { method: "GET", path: "/v1/webhooks/targets", status: 200, summary: "Gateway only: enabled endpoints with their signing secrets", errors: [], roles: ["gateway"] },
   ledger: { method: "GET", path: "/v1/ledger", status: 200, summary: "Every ledger entry", errors: [], roles: READERS },
   ledgerExport: { method: "GET", path: "/v1/ledger/export", status: 200, summary: "The ledger as JSON lines", errors: [], contentType: "application/x-ndjson", roles: READERS },
 } as const satisfies Readonly<Record<string, RouteSpec>>;
@@ -236,6 +289,8 @@ export interface ApiRequests {
   propose: ProposeRequest;
   approve: ApproveRequest;
   rollback: RollbackRequest;
+  createWebhook: CreateWebhookRequest;
+  disableWebhook: DisableWebhookRequest;
 }
 
 export type RequestOf<O extends Operation> = O extends keyof ApiRequests ? ApiRequests[O] : undefined;
@@ -251,6 +306,12 @@ export interface ApiResponses {
   approve: Proposal;
   apply: Proposal;
   rollback: VersionResponse;
+  listWebhooks: readonly WebhookEndpoint[];
+  createWebhook: WebhookSecretResponse;
+  rotateWebhookSecret: WebhookSecretResponse;
+  disableWebhook: WebhookEndpoint;
+  enableWebhook: WebhookEndpoint;
+  webhookTargets: readonly WebhookTarget[];
   ledger: readonly LedgerEntry[];
   /** JSON lines, one entry per line. */
   ledgerExport: string;

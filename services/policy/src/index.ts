@@ -8,4 +8,4 @@ export * from "./change.js";
 export * from "./impact.js";
 export * from "./dryrun.js";
 export * from "./history.js";
-export type { User } from "./users.js";
+export { Users, hashKey, type User } from "./users.js";

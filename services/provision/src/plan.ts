@@ -10,15 +10,15 @@
  * | router | READ `<prefix>.raw.*` and `<prefix>.policy`; WRITE `<prefix>.deliver.*`, `<prefix>.deadletter`, `<prefix>.ledger.counts` | `<prefix>.router.` |
  * | policy service | READ/WRITE `<prefix>.policy*` and `<prefix>.ledger*`; WRITE `<prefix>.deliver.*` (notices); READ `<prefix>.raw.*` (dry runs) | `<prefix>.policy.`, the ledger writer's id |
  * | regulator | READ `<prefix>.ledger` and `<prefix>.deadletter` | `<prefix>.regulator.` |
+ * | gateway | WRITE `<prefix>.raw.*` (for parties publishing over HTTP, each to its own topics only); READ `<prefix>.deliver.*` (webhooks, stream); READ/WRITE its requests and webhook-state topics | `<prefix>.gateway.` |
  *
  * Nobody but the admin (a super user) creates, deletes or reconfigures topics or changes ACLs; a principal can
  * DESCRIBE only the topics it may use, so listing topics shows no other party's.
  */
-import { EVENT_TYPES, PUBLISHES, isPartyId, policyTopicSpec, principalOf, topicSpecConfigs, topics as topicsOf, type EventType, type TopicSpec } from "@parcel-exchange/shared";
+import { EVENT_TYPES, PUBLISHES, SERVICE_IDS, type ServiceId, isPartyId, policyTopicSpec, principalOf, topicSpecConfigs, topics as topicsOf, type EventType, type TopicSpec } from "@parcel-exchange/shared";
 import { ProvisionError } from "./errors.js";
 
-export const SERVICE_IDS = ["router", "policy", "regulator"] as const;
-export type ServiceId = (typeof SERVICE_IDS)[number];
+export { SERVICE_IDS, type ServiceId } from "@parcel-exchange/shared";
 
 export type ResourceType = "topic" | "group" | "transactional-id";
 export type PatternType = "literal" | "prefixed";
@@ -129,7 +129,7 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
 
   const policy = principalOf(prefix, "policy");
   identities.push({ id: "policy", principal: policy, role: "policy" });
-  for (const name of [t.policy, t.policyVersions, t.policyProposals, t.ledger, t.deliveryCounts]) allow(policy, "topic", "literal", name, "read", "write", "describe");
+  for (const name of [t.policy, t.policyVersions, t.policyProposals, t.policyWebhooks, t.ledger, t.deliveryCounts]) allow(policy, "topic", "literal", name, "read", "write", "describe");
   // The ledger store refuses a ledger topic configured so that entries could be deleted: it reads the topic's configs.
   allow(policy, "topic", "literal", t.ledger, "describe-configs");
   allow(policy, "topic", "prefixed", `${prefix}.deliver.`, "write", "describe");
@@ -144,11 +144,22 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
   allow(regulator, "topic", "literal", t.deadLetter, "read", "describe");
   allow(regulator, "group", "prefixed", `${regulator}.`, "read", "describe");
 
+  const gateway = principalOf(prefix, "gateway");
+  identities.push({ id: "gateway", principal: gateway, role: "gateway" });
+  allow(gateway, "topic", "prefixed", t.rawPrefix, "write", "describe");
+  allow(gateway, "topic", "prefixed", `${prefix}.deliver.`, "read", "describe");
+  for (const name of [t.gatewayRequests, t.gatewayWebhookState]) allow(gateway, "topic", "literal", name, "read", "write", "describe");
+  allow(gateway, "group", "prefixed", `${gateway}.`, "read", "describe");
+  allow(gateway, "transactional-id", "prefixed", `${gateway}.`, "write", "describe");
+
   topics.push(
+    { topic: t.gatewayRequests, compacted: true },
+    { topic: t.gatewayWebhookState, compacted: true },
     { topic: t.deadLetter },
     policyTopicSpec(t.policy),
     { topic: t.policyVersions, compacted: true, partitions: 1 },
     { topic: t.policyProposals, compacted: true, partitions: 1 },
+    { topic: t.policyWebhooks, compacted: true, partitions: 1 },
     { topic: t.ledger, partitions: 1, retentionMs: -1, configs: { "retention.bytes": "-1", "cleanup.policy": "delete" } },
     { topic: t.deliveryCounts, partitions: 1 },
   );

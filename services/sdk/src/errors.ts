@@ -1,7 +1,7 @@
 /** The SDK's own errors, with their codes as one union (validation and dependency errors come from shared). */
 import { PxError } from "@parcel-exchange/shared";
 
-export const SDK_ERROR_CODES = ["PARTY_INVALID", "PARTY_MISMATCH", "INGRESS_MISSING", "PUBLISHER_CLOSED", "SUBSCRIBER_CLOSED", "SUBSCRIBER_BUSY", "DELIVERY_UNDECODABLE"] as const;
+export const SDK_ERROR_CODES = ["PARTY_INVALID", "PARTY_MISMATCH", "INGRESS_MISSING", "PUBLISHER_CLOSED", "PUBLISHER_TRANSACTIONAL", "SUBSCRIBER_CLOSED", "SUBSCRIBER_BUSY", "DELIVERY_UNDECODABLE"] as const;
 export type SdkErrorCode = (typeof SDK_ERROR_CODES)[number];
 
 /**

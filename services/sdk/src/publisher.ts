@@ -23,6 +23,7 @@ import {
   createRegistryClient,
   idempotentProducer,
   isPartyId,
+  isServiceId,
   lookupEventSchemaIds,
   partyOfPrincipal,
   topics as topicsOf,
@@ -58,6 +59,12 @@ export interface PublisherOptions {
   logger?: Logger;
   /** A kafkajs client to use instead of one built from config. */
   kafka?: Kafka;
+  /**
+   * Publish in Kafka transactions under this transactional id (it must be the publisher's own: under
+   * `<prefix>.<party>.` for a party). Needed for publishInTransaction; a restarted publisher with the same id
+   * fences the one before it and aborts what it left open.
+   */
+  transactionalId?: string;
 }
 
 /**
@@ -67,7 +74,9 @@ export interface PublisherOptions {
  */
 export function resolveParty(party: string | undefined, config: Pick<Config, "topicPrefix" | "kafka">): string {
   const username = config.kafka.sasl?.username;
-  const fromUser = username === undefined ? undefined : partyOfPrincipal(config.topicPrefix, username);
+  // A service's username (the HTTP gateway publishing for the parties it authenticated) names no party.
+  const named = username === undefined ? undefined : partyOfPrincipal(config.topicPrefix, username);
+  const fromUser = named === undefined || isServiceId(named) ? undefined : named;
   if (party === undefined) {
     if (fromUser !== undefined) return fromUser;
     throw new SdkError(
@@ -99,6 +108,7 @@ export class PartyPublisher {
     private readonly producer: Producer,
     private readonly registry: SchemaRegistry,
     private readonly log: Logger,
+    private readonly transactional = false,
   ) {}
 
   /**
@@ -145,7 +155,7 @@ export class PartyPublisher {
       throw new DependencyError("schema registry", `looking up the event schemas failed: ${(err as Error).message}`, { cause: err });
     }
 
-    const producer = idempotentProducer(kafka, { allowAutoTopicCreation: false });
+    const producer = idempotentProducer(kafka, { allowAutoTopicCreation: false, ...(opts.transactionalId !== undefined ? { transactionalId: opts.transactionalId, transactionTimeout: 60_000 } : {}) });
     try {
       await producer.connect();
     } catch (err) {
@@ -153,7 +163,7 @@ export class PartyPublisher {
       throw new DependencyError("kafka", `connecting the producer failed: ${(err as Error).message}`, { cause: err });
     }
     log.info({ schemaIds, ingress: [...ingress.values()] }, "publisher connected");
-    return new PartyPublisher(party, schemaIds, ingress, producer, createRegistryClient(config), log);
+    return new PartyPublisher(party, schemaIds, ingress, producer, createRegistryClient(config), log, opts.transactionalId !== undefined);
   }
 
   /** Publishes an OrderCreated (platform must be this party). Resolves with the event as sent. */
@@ -178,8 +188,44 @@ export class PartyPublisher {
    */
   async publishMany(events: readonly ParcelEventInput[]): Promise<ParcelEvent[]> {
     this.assertOpen();
+    if (this.transactional) throw new SdkError("PUBLISHER_TRANSACTIONAL", "this publisher publishes in transactions: use publishInTransaction");
     const prepared = prepareEvents(events, this.party);
     if (prepared.length === 0) return [];
+    const topicMessages = await this.topicMessagesOf(prepared);
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (err) {
+      throw new DependencyError("kafka", `sending ${prepared.length} events failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.log.debug({ count: prepared.length }, "published batch");
+    return prepared;
+  }
+
+  /**
+   * Validates every event first (nothing is sent when one is invalid), then sends the events and `alongside`
+   * (records of the caller's own topics, e.g. a request log) in one Kafka transaction: a read-committed reader
+   * sees all of them or none. Needs the `transactionalId` option. Calls are serialised by the caller; one
+   * transaction at a time per publisher.
+   */
+  async publishInTransaction(events: readonly ParcelEventInput[], alongside: readonly TopicMessages[] = []): Promise<ParcelEvent[]> {
+    this.assertOpen();
+    if (!this.transactional) throw new SdkError("PUBLISHER_TRANSACTIONAL", "publishInTransaction needs a publisher connected with the transactionalId option");
+    const prepared = prepareEvents(events, this.party);
+    const topicMessages = [...(await this.topicMessagesOf(prepared)), ...alongside];
+    if (topicMessages.length === 0) return [];
+    const tx = await this.producer.transaction();
+    try {
+      await tx.sendBatch({ topicMessages, acks: -1 });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw new DependencyError("kafka", `sending ${prepared.length} events in a transaction failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.log.debug({ count: prepared.length }, "published in a transaction");
+    return prepared;
+  }
+
+  private async topicMessagesOf(prepared: readonly ParcelEvent[]): Promise<TopicMessages[]> {
     for (const p of prepared) this.topicOf(p.type);
     const byTopic = new Map<string, Message[]>();
     const publishedAt = String(Date.now());
@@ -190,14 +236,7 @@ export class PartyPublisher {
       if (list) list.push(msg);
       else byTopic.set(topic, [msg]);
     }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    try {
-      await this.producer.sendBatch({ topicMessages, acks: -1 });
-    } catch (err) {
-      throw new DependencyError("kafka", `sending ${prepared.length} events failed: ${(err as Error).message}`, { cause: err });
-    }
-    this.log.debug({ count: prepared.length }, "published batch");
-    return prepared;
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
   async disconnect(): Promise<void> {

@@ -4,7 +4,7 @@
  * and the fix.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError } from "./errors.js";
 
@@ -61,6 +61,39 @@ export interface Config {
   /** Ed25519 keys: the policy service signs bundles and ledger entries; routers and verifiers check them. */
   readonly signing: { readonly privateKeyFile: string; readonly publicKeyFile: string };
   readonly policyService: { readonly port: number; readonly url: string; readonly usersFile: string; readonly dryRunEvents: number; readonly countsGraceMs: number };
+  /** The HTTP gateway (services/gateway): publishing over HTTP, webhooks and the live stream. */
+  readonly gateway: {
+    readonly port: number;
+    /** Names this instance's transactional ids (PX_GATEWAY_INSTANCE_ID, default the host name); unique per running gateway. */
+    readonly instanceId: string;
+    /** Largest request body (PX_GATEWAY_MAX_BODY_BYTES); bigger is 413. */
+    readonly maxBodyBytes: number;
+    /** Most events in one POST /v1/events (PX_GATEWAY_MAX_BATCH). */
+    readonly maxBatch: number;
+    /** Events per second a party may publish over HTTP, and the burst above it (429 with Retry-After beyond). */
+    readonly ratePerSec: number;
+    readonly rateBurst: number;
+    /** How long an Idempotency-Key is remembered (PX_GATEWAY_IDEMPOTENCY_TTL_MS). */
+    readonly idempotencyTtlMs: number;
+    /** The gateway's key to the policy service, for the webhook endpoints it delivers to (PX_GATEWAY_POLICY_KEY). */
+    readonly policyKey: string;
+    /** How often the gateway asks the policy service for the webhook endpoints (PX_GATEWAY_ENDPOINTS_REFRESH_MS). */
+    readonly endpointsRefreshMs: number;
+  };
+  /** What webhook endpoints may be (checked when one is registered and again before every delivery). */
+  readonly webhooks: {
+    /** Plain http:// endpoints (PX_WEBHOOK_ALLOW_HTTP); never in production. */
+    readonly allowHttp: boolean;
+    /** Loopback and private addresses (PX_WEBHOOK_ALLOW_PRIVATE): refused unless set (SSRF guard); the tests set it. */
+    readonly allowPrivate: boolean;
+    /** One attempt's time limit (PX_WEBHOOK_TIMEOUT_MS, 15 s). */
+    readonly timeoutMs: number;
+    /**
+     * Scales the retry schedule (PX_WEBHOOK_SCHEDULE_SCALE, 1 = Standard Webhooks' 5 s … 10 h, about three days
+     * in all); tests and the demo shrink it. Never below 1 in production.
+     */
+    readonly scheduleScale: number;
+  };
   /** What every policy change must pass, and the limits its checks of submitted Rego run under. */
   readonly policyChecks: {
     /** Rego test coverage floor in percent (PX_POLICY_MIN_COVERAGE), for the policy-build CLI and every proposal. */
@@ -228,6 +261,18 @@ export function loadConfig(env: Env = process.env): Config {
       dryRunEvents: int(env, "PX_DRY_RUN_EVENTS", 10_000, 1, 1_000_000),
       countsGraceMs: int(env, "PX_LEDGER_COUNTS_GRACE_MS", 15_000, 0, 600_000),
     },
+    gateway: {
+      port: int(env, "PX_GATEWAY_PORT", 8480, 0, 65535),
+      instanceId: gatewayInstance(env),
+      maxBodyBytes: int(env, "PX_GATEWAY_MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1_048_576),
+      maxBatch: int(env, "PX_GATEWAY_MAX_BATCH", 500, 1, 10_000),
+      ratePerSec: int(env, "PX_GATEWAY_RATE_PER_SEC", 2_000, 1, 10_000_000),
+      rateBurst: int(env, "PX_GATEWAY_RATE_BURST", 4_000, 1, 10_000_000),
+      idempotencyTtlMs: int(env, "PX_GATEWAY_IDEMPOTENCY_TTL_MS", 24 * 3_600_000, 60_000, 30 * 24 * 3_600_000),
+      policyKey: str(env, "PX_GATEWAY_POLICY_KEY", ""),
+      endpointsRefreshMs: int(env, "PX_GATEWAY_ENDPOINTS_REFRESH_MS", 2_000, 100, 600_000),
+    },
+    webhooks: webhookRules(env, mode),
     policyChecks: {
       minCoverage: int(env, "PX_POLICY_MIN_COVERAGE", 90, 0, 100),
       opaTimeoutMs: int(env, "PX_POLICY_SANDBOX_TIMEOUT_MS", 5_000, 100, 600_000),
@@ -258,6 +303,25 @@ function kafkaTls(env: Env, mode: string): { ssl: boolean; ca?: string; caFile?:
     throw new ConfigError("KAFKA_SSL_CA_FILE", `${caFile} holds no PEM certificate`, "set KAFKA_SSL_CA_FILE to a PEM file that contains '-----BEGIN CERTIFICATE-----'");
   }
   return { ssl, ca, caFile };
+}
+
+function gatewayInstance(env: Env): string {
+  const v = str(env, "PX_GATEWAY_INSTANCE_ID", hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 60) || "gateway");
+  if (!/^[A-Za-z0-9_-]{1,60}$/.test(v)) throw new ConfigError("PX_GATEWAY_INSTANCE_ID", `'${v}' is not an instance name`, "use 1 to 60 letters, digits, '_' and '-', unique per running gateway");
+  return v;
+}
+
+function webhookRules(env: Env, mode: string): Config["webhooks"] {
+  const allowHttp = bool(env, "PX_WEBHOOK_ALLOW_HTTP", false);
+  const allowPrivate = bool(env, "PX_WEBHOOK_ALLOW_PRIVATE", false);
+  const scheduleScale = Number(str(env, "PX_WEBHOOK_SCHEDULE_SCALE", "1"));
+  if (!Number.isFinite(scheduleScale) || scheduleScale <= 0 || scheduleScale > 1) {
+    throw new ConfigError("PX_WEBHOOK_SCHEDULE_SCALE", `'${env.PX_WEBHOOK_SCHEDULE_SCALE}' is not a number in (0, 1]`, "unset it (the Standard Webhooks schedule), or set a fraction such as 0.001 for tests");
+  }
+  if (mode === "production" && (allowHttp || allowPrivate || scheduleScale !== 1)) {
+    throw new ConfigError(allowHttp ? "PX_WEBHOOK_ALLOW_HTTP" : allowPrivate ? "PX_WEBHOOK_ALLOW_PRIVATE" : "PX_WEBHOOK_SCHEDULE_SCALE", "relaxes the webhook rules in production", "unset it: production webhooks are HTTPS to public addresses on the full retry schedule");
+  }
+  return { allowHttp, allowPrivate, timeoutMs: int(env, "PX_WEBHOOK_TIMEOUT_MS", 15_000, 100, 60_000), scheduleScale };
 }
 
 function stateDir(env: Env): string {

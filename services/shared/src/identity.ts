@@ -8,6 +8,12 @@ export const PARTY_ID_RE = /^[a-z0-9][a-z0-9-]*$/;
 
 export const isPartyId = (id: unknown): id is string => typeof id === "string" && PARTY_ID_RE.test(id);
 
+/** The exchange's own services; no party may take one of these ids. */
+export const SERVICE_IDS = ["router", "policy", "regulator", "gateway"] as const;
+export type ServiceId = (typeof SERVICE_IDS)[number];
+
+export const isServiceId = (id: string): id is ServiceId => (SERVICE_IDS as readonly string[]).includes(id);
+
 /** The Kafka SCRAM username / registry user of a party or service in the deployment with this topic prefix. */
 export const principalOf = (prefix: string, id: string): string => `${prefix}.${id}`;
 

@@ -13,3 +13,4 @@ export * from "./signing.js";
 export * from "./partitioner.js";
 export * from "./groups.js";
 export * from "./local-stack.js";
+export * from "./webhook-secret.js";

@@ -27,6 +27,12 @@ export interface Topics {
   readonly policy: string;
   readonly policyVersions: string;
   readonly policyProposals: string;
+  /** Webhook endpoints (sealed by the policy service, like versions and proposals). */
+  readonly policyWebhooks: string;
+  /** The gateway's accepted publish requests by Idempotency-Key, written in the same transaction as their events. */
+  readonly gatewayRequests: string;
+  /** The gateway's webhook delivery progress: each endpoint's pending attempt per partition. */
+  readonly gatewayWebhookState: string;
   readonly ledger: string;
   /** Per-minute delivery counts that routers report and the policy service records in the ledger. */
   readonly deliveryCounts: string;
@@ -75,6 +81,9 @@ export function topics(prefix: string): Topics {
     policy: `${prefix}.policy`,
     policyVersions: `${prefix}.policy.versions`,
     policyProposals: `${prefix}.policy.proposals`,
+    policyWebhooks: `${prefix}.policy.webhooks`,
+    gatewayRequests: `${prefix}.gateway.requests`,
+    gatewayWebhookState: `${prefix}.gateway.webhook-state`,
     ledger: `${prefix}.ledger`,
     deliveryCounts: `${prefix}.ledger.counts`,
     noticeSubject: `${prefix}.notices-value`,
