@@ -2,7 +2,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { apiKeyOf, changeFromOptions, COMMANDS, contractsOfFile, helpText, parseArgs, type Parsed } from "./args.js";
+import { apiKeyOf, changeFromOptions, COMMANDS, contractsOfFile, helpText, parseArgs, webhookFromOptions, type Parsed } from "./args.js";
+import { HANDLERS } from "./commands.js";
 import { exitCodeOfStatus, detailLines } from "./client.js";
 import { EXIT, UsageError } from "./exit.js";
 import { main } from "./main.js";
@@ -112,6 +113,45 @@ describe("help", () => {
     const r = await capture(["policy", "diff", "--key", "k", "--api", "http://127.0.0.1:9"]);
     expect(r.code).toBe(EXIT.usage);
     expect(r.err).toMatch(/no change given/);
+  });
+});
+
+describe("px webhooks", () => {
+  it("parses list, add, rotate, disable and enable with their arguments and options", () => {
+    expect(run(["webhooks", "list", "--json"])).toMatchObject({ command: { id: "webhooks list" }, args: [], options: { json: true } });
+    const add = run(["webhooks", "add", "--url", "https://hooks.example.com/px", "--types", "TrackingEvent,LockerEvent", "--format=epcis", "--party", "jd", "--key", "k"]);
+    expect(add.command.id).toBe("webhooks add");
+    expect(add.options).toEqual({ url: "https://hooks.example.com/px", types: "TrackingEvent,LockerEvent", format: "epcis", party: "jd", key: "k" });
+    expect(run(["webhooks", "rotate", "ep_0123456789abcdef01234567"]).args).toEqual(["ep_0123456789abcdef01234567"]);
+    expect(run(["webhooks", "disable", "ep_1", "--reason", "moving to a new host"])).toMatchObject({ args: ["ep_1"], options: { reason: "moving to a new host" } });
+    expect(run(["webhooks", "enable", "ep_1"]).command.id).toBe("webhooks enable");
+    for (const c of COMMANDS.filter((x) => x.id.startsWith("webhooks "))) expect(HANDLERS[c.id], c.id).toBeDefined();
+  });
+
+  it("reports usage errors for missing ids, stray arguments and unknown options", () => {
+    expect(usage(["webhooks"]).message).toMatch(/needs a command/);
+    expect(usage(["webhooks", "rotate"]).message).toMatch(/missing <endpoint-id>/);
+    expect(usage(["webhooks", "enable", "a", "b"]).message).toMatch(/unexpected argument 'b'/);
+    expect(usage(["webhooks", "disable", "ep_1", "--reason"]).message).toMatch(/--reason needs a value/);
+    expect(usage(["webhooks", "add", "--secret", "x"]).message).toMatch(/unknown option '--secret'/);
+    expect(usage(["webhooks", "list", "--url", "x"]).message).toMatch(/unknown option '--url'/);
+  });
+
+  it("builds the add body from the flags: comma-separated types, format and party only when given", () => {
+    expect(webhookFromOptions({ url: "https://h.example.com/", types: "TrackingEvent, LockerEvent," })).toEqual({ url: "https://h.example.com/", eventTypes: ["TrackingEvent", "LockerEvent"] });
+    expect(webhookFromOptions({ url: "https://h.example.com/", types: "OrderCreated", format: "epcis", party: "jd" })).toEqual({ url: "https://h.example.com/", eventTypes: ["OrderCreated"], format: "epcis", party: "jd" });
+    expect(() => webhookFromOptions({ types: "TrackingEvent" })).toThrow(/--url/);
+    expect(() => webhookFromOptions({ url: "https://h.example.com/" })).toThrow(/--types/);
+    expect(() => webhookFromOptions({ url: "https://h.example.com/", types: " , " })).toThrow(/names no event type/);
+    expect(() => webhookFromOptions({ url: "https://h.example.com/", types: "TrackingEvent", format: "xml" })).toThrow(/json or epcis/);
+  });
+
+  it("main: add without --url and disable without --reason are usage errors (exit 2) before any request", async () => {
+    const add = await capture(["webhooks", "add", "--types", "TrackingEvent", "--key", "k", "--api", "http://127.0.0.1:9"]);
+    expect(add.code).toBe(EXIT.usage);
+    expect(add.err).toMatch(/--url <https-url> is required[\s\S]*px webhooks add --help/);
+    expect((await capture(["webhooks", "disable", "ep_1", "--key", "k", "--api", "http://127.0.0.1:9"])).code).toBe(EXIT.usage);
+    expect(helpText("webhooks")).toMatch(/webhooks add[\s\S]*webhooks rotate/);
   });
 });
 

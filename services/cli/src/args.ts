@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import type { Contract, PolicyChange } from "@parcel-exchange/policy-api";
+import type { Contract, CreateWebhookRequest, PolicyChange } from "@parcel-exchange/policy-api";
 import { EXIT_CODES_HELP, UsageError } from "./exit.js";
 
 export type OptionKind = "string" | "flag" | "count";
@@ -98,6 +98,33 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "policy show", summary: "one proposal in full: change, impact, dry run, approvals", args: [{ name: "proposal-id", help: "e.g. prop-1a2b3c4d" }], options: [] },
   { id: "policy list", summary: "all proposals", args: [], options: [] },
   {
+    id: "webhooks list",
+    summary: "webhook endpoints (a party sees its own; secrets only as fingerprints)",
+    args: [],
+    options: [],
+  },
+  {
+    id: "webhooks add",
+    summary: "register a webhook endpoint; prints its signing secret once",
+    description: "The gateway POSTs each delivery of the listed event types to the URL, signed Standard Webhooks style with the secret printed here. A party registers for itself; a regulator names --party.",
+    args: [],
+    options: [
+      { name: "url", kind: "string", value: "<https-url>", help: "where deliveries are POSTed (required; https, no user name, password or fragment)" },
+      { name: "types", kind: "string", value: "<Type,Type…>", help: "event types to deliver, comma-separated, e.g. TrackingEvent,LockerEvent (required)" },
+      { name: "format", kind: "string", value: "<json|epcis>", help: "body format: {type, timestamp, data} (json, default) or a GS1 EPCIS 2.0 document (epcis)" },
+      { name: "party", kind: "string", value: "<party>", help: "the owning party (regulators must give it; a party may only give its own)" },
+    ],
+    examples: ["px webhooks add --url https://hooks.example.com/px --types TrackingEvent,LockerEvent"],
+  },
+  { id: "webhooks rotate", summary: "a new signing secret, printed once; the old one keeps signing for 24 h", args: [{ name: "endpoint-id", help: "e.g. ep_0123456789abcdef01234567" }], options: [] },
+  {
+    id: "webhooks disable",
+    summary: "stop deliveries to an endpoint",
+    args: [{ name: "endpoint-id", help: "e.g. ep_0123456789abcdef01234567" }],
+    options: [{ name: "reason", kind: "string", value: "<text>", help: "why (required, at most 500 characters; recorded in the ledger)" }],
+  },
+  { id: "webhooks enable", summary: "resume deliveries to a disabled endpoint", args: [{ name: "endpoint-id", help: "e.g. ep_0123456789abcdef01234567" }], options: [] },
+  {
     id: "ledger export",
     summary: "write the ledger to a JSONL file",
     args: [],
@@ -147,6 +174,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 export const GROUPS: Readonly<Record<string, string>> = {
   policy: "propose, review, approve and roll back data-sharing policies",
   ledger: "export and verify the tamper-evident ledger",
+  webhooks: "register, rotate, disable and enable the webhook endpoints deliveries are POSTed to",
   parties: "provision the parties' and services' identities and rights on the cluster",
 };
 
@@ -426,4 +454,17 @@ export async function changeFromOptions(options: OptionValues, read: TextReader 
   if (parties !== undefined && Object.keys(parties).length > 0) change.parties = parties;
   if (Object.keys(change).length === 0) throw new UsageError("no change given: use --contract, --remove-contract, --rego, --remove-rego or --change");
   return change as PolicyChange;
+}
+
+// ------------------------------------------------------------------------------------------- webhook flags
+
+/** The body of `px webhooks add` from its flags; the service checks the URL and the event types. */
+export function webhookFromOptions(options: OptionValues): CreateWebhookRequest {
+  const { url, types, format, party } = options;
+  if (typeof url !== "string") throw new UsageError("--url <https-url> is required", "webhooks add");
+  if (typeof types !== "string") throw new UsageError("--types <Type,Type…> is required, e.g. --types TrackingEvent,LockerEvent", "webhooks add");
+  const eventTypes = types.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  if (eventTypes.length === 0) throw new UsageError("--types names no event type", "webhooks add");
+  if (format !== undefined && format !== "json" && format !== "epcis") throw new UsageError(`--format must be json or epcis, not '${String(format)}'`, "webhooks add");
+  return { url, eventTypes: eventTypes as CreateWebhookRequest["eventTypes"], ...(format === undefined ? {} : { format }), ...(typeof party === "string" ? { party } : {}) };
 }

@@ -6,10 +6,10 @@ import { createKafka, createLogger, loadVerifier, ownGroup, verifierOf, type Con
 import { exportJsonl, LedgerStore, verifyChain, verifyJsonl, type LedgerEntry, type VerifyResult } from "@parcel-exchange/ledger";
 import { API_ROUTES, type EvaluateResponse } from "@parcel-exchange/policy-api";
 import { credentialFile, credentialsDir, provisionDeployment, readParties } from "@parcel-exchange/provision";
-import { changeFromOptions, type CommandSpec, type OptionValues } from "./args.js";
+import { changeFromOptions, webhookFromOptions, type CommandSpec, type OptionValues } from "./args.js";
 import type { ApiClient } from "./client.js";
 import { CliError, EXIT, UsageError, type ExitCode } from "./exit.js";
-import { renderDiff, renderDryRun, renderHistory, renderProposalFull, renderProposalList, renderProposalSummary, renderTests } from "./format.js";
+import { renderDiff, renderDryRun, renderHistory, renderProposalFull, renderProposalList, renderProposalSummary, renderTests, renderWebhook, renderWebhookList, renderWebhookSecret } from "./format.js";
 import { withProgress, type ProgressStream } from "./progress.js";
 
 export interface Io {
@@ -115,6 +115,45 @@ const policyList: Handler = async (ctx) => {
   const list = await ctx.api().call("listProposals");
   if (ctx.options.json) json(ctx, list);
   else lines(ctx, renderProposalList(list));
+  return EXIT.ok;
+};
+
+// ------------------------------------------------------------------------------------------- webhooks
+
+const webhooksList: Handler = async (ctx) => {
+  const list = await ctx.api().call("listWebhooks");
+  if (ctx.options.json) json(ctx, list);
+  else lines(ctx, renderWebhookList(list));
+  return EXIT.ok;
+};
+
+const webhooksAdd: Handler = async (ctx) => {
+  const r = await ctx.api().call("createWebhook", { body: webhookFromOptions(ctx.options) });
+  if (ctx.options.json) json(ctx, r);
+  else lines(ctx, renderWebhookSecret(r, false));
+  return EXIT.ok;
+};
+
+const webhooksRotate: Handler = async (ctx) => {
+  const r = await ctx.api().call("rotateWebhookSecret", { params: { id: ctx.args[0]! } });
+  if (ctx.options.json) json(ctx, r);
+  else lines(ctx, renderWebhookSecret(r, true));
+  return EXIT.ok;
+};
+
+const webhooksDisable: Handler = async (ctx) => {
+  const reason = ctx.options.reason;
+  if (typeof reason !== "string" || reason.trim() === "") throw new UsageError('--reason "…" is required', "webhooks disable");
+  const e = await ctx.api().call("disableWebhook", { params: { id: ctx.args[0]! }, body: { reason } });
+  if (ctx.options.json) json(ctx, e);
+  else lines(ctx, renderWebhook(e));
+  return EXIT.ok;
+};
+
+const webhooksEnable: Handler = async (ctx) => {
+  const e = await ctx.api().call("enableWebhook", { params: { id: ctx.args[0]! } });
+  if (ctx.options.json) json(ctx, e);
+  else lines(ctx, renderWebhook(e));
   return EXIT.ok;
 };
 
@@ -269,6 +308,11 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "policy history": policyHistory,
   "policy show": policyShow,
   "policy list": policyList,
+  "webhooks list": webhooksList,
+  "webhooks add": webhooksAdd,
+  "webhooks rotate": webhooksRotate,
+  "webhooks disable": webhooksDisable,
+  "webhooks enable": webhooksEnable,
   "ledger export": ledgerExport,
   "ledger verify": ledgerVerify,
   tail,

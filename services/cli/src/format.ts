@@ -1,5 +1,5 @@
-/** Plain-text rendering of the policy service's answers: tables, impact, dry run, proposals, history. */
-import type { DryRunReport, EvaluateResponse, FieldChange, HistoryItem, Impact, Proposal, ProposalImpact, TestSummary } from "@parcel-exchange/policy-api";
+/** Plain-text rendering of the policy service's answers: tables, impact, dry run, proposals, history, webhook endpoints. */
+import type { DryRunReport, EvaluateResponse, FieldChange, HistoryItem, Impact, Proposal, ProposalImpact, TestSummary, WebhookEndpoint, WebhookSecretResponse } from "@parcel-exchange/policy-api";
 
 export const n = (x: number): string => x.toLocaleString("en-US");
 
@@ -118,4 +118,37 @@ export function historySummary(h: HistoryItem): string {
 export function renderHistory(items: readonly HistoryItem[]): string[] {
   if (items.length === 0) return ["no history"];
   return table(["VERSION", "KIND", "AT", "BY", "SUMMARY"], items.map((h) => [h.version, h.kind, h.at, h.by, clip(historySummary(h), 80)]), "");
+}
+
+// ------------------------------------------------------------------------------------------- webhooks
+
+export function renderWebhookList(list: readonly WebhookEndpoint[]): string[] {
+  if (list.length === 0) return ["no webhook endpoints"];
+  return table(
+    ["ID", "PARTY", "STATUS", "FORMAT", "EVENTS", "SECRETS", "URL"],
+    list.map((e) => [e.id, e.party, e.status, e.format, e.eventTypes.join(","), e.secretIds.join(",") || "-", clip(e.url, 80)]),
+    "",
+  );
+}
+
+/** One endpoint: id, owner, status, what it receives. */
+export function renderWebhook(e: WebhookEndpoint): string[] {
+  return [
+    `webhook endpoint ${e.id}: ${e.status}${e.status === "disabled" && e.disabledReason ? ` (${e.disabledReason})` : ""}`,
+    `  party:   ${e.party}`,
+    `  url:     ${e.url}`,
+    `  events:  ${e.eventTypes.join(", ")} as ${e.format}`,
+    `  secrets: ${e.secretIds.join(", ") || "-"} (fingerprints, newest first)`,
+  ];
+}
+
+/** An endpoint with its new secret, which the service shows only this once. */
+export function renderWebhookSecret(r: WebhookSecretResponse, rotated: boolean): string[] {
+  return [
+    ...renderWebhook(r.endpoint),
+    "",
+    `secret: ${r.secret}`,
+    "Store this secret now: it will not be shown again.",
+    ...(rotated ? ["The previous secret keeps signing beside it for 24 h."] : []),
+  ];
 }

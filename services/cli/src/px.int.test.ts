@@ -9,13 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LedgerStore } from "@parcel-exchange/ledger";
-import type { PolicyService } from "@parcel-exchange/policy";
+import type { PolicyService, WebhookEndpoint, WebhookSecretResponse } from "@parcel-exchange/policy";
 import { PartyPublisher } from "@parcel-exchange/sdk";
 import { L1 } from "../../../test/fixtures.js";
 import { envOf, startPolicyService, startRouter, type RunningRouter } from "../../../test/harness.js";
 import { ROOT, testConfig } from "../../../test/helpers.js";
 
-const config = testConfig("pxcli", { PX_DRY_RUN_EVENTS: "200" });
+// Webhook URLs are held to the production rules here (https, no private addresses), whatever the environment says.
+const config = testConfig("pxcli", { PX_DRY_RUN_EVENTS: "200", PX_WEBHOOK_ALLOW_HTTP: "false", PX_WEBHOOK_ALLOW_PRIVATE: "false" });
 const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao", jd: "px-dev-key-jd", zto: "px-dev-key-zto", viewer: "px-dev-key-viewer" } as const;
 let service: PolicyService;
 let ledger: LedgerStore;
@@ -146,6 +147,70 @@ describe("px policy", () => {
     expect((await px("policy", "history", "--key", KEYS.viewer)).out).toMatch(/^v1\S* +rolled_back .* regulator:spb +rolled back from v2/m);
     expect((await px("policy", "rollback", "v999", "--key", KEYS.regulator)).code).toBe(5);
     expect((await px("policy", "rollback", first, "--key", KEYS.jd)).code).toBe(4);
+  });
+});
+
+describe("px webhooks", () => {
+  it("a party adds an endpoint and sees its secret once; lists it without secrets; rotates to two secrets; disables and enables it", async () => {
+    const add = await px("webhooks", "add", "--url", "https://hooks.example.com/px-cli", "--types", "TrackingEvent,LockerEvent", "--key", KEYS.jd);
+    expect(add.err).toBe("");
+    expect(add.code).toBe(0);
+    const id = /^webhook endpoint (ep_[0-9a-f]{24}): enabled$/m.exec(add.out)?.[1];
+    const secret = /^secret: (whsec_\S+)$/m.exec(add.out)?.[1];
+    expect(id, add.out).toBeDefined();
+    expect(secret, add.out).toBeDefined();
+    expect(add.out).toMatch(/it will not be shown again/);
+
+    const list = await px("webhooks", "list", "--key", KEYS.jd);
+    expect(list.code).toBe(0);
+    expect(list.out).toMatch(/^ID +PARTY +STATUS +FORMAT +EVENTS +SECRETS +URL$/m);
+    expect(list.out).toMatch(new RegExp(`^${id} +jd +enabled +json +TrackingEvent,LockerEvent `, "m"));
+    expect(list.out).not.toContain("whsec_");
+    const listed = JSON.parse((await px("webhooks", "list", "--json", "--key", KEYS.jd)).out) as WebhookEndpoint[];
+    expect(listed.find((e) => e.id === id)).toMatchObject({ party: "jd", status: "enabled", url: "https://hooks.example.com/px-cli", format: "json", createdBy: "party:jd", secretIds: [expect.stringMatching(/^[0-9a-f]{8}$/)] });
+    expect(JSON.stringify(listed)).not.toContain("whsec_");
+
+    const rot = await px("webhooks", "rotate", id!, "--json", "--key", KEYS.jd);
+    expect(rot.code).toBe(0);
+    const rotated = JSON.parse(rot.out) as WebhookSecretResponse;
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(secret);
+    expect(rotated.endpoint.secretIds).toHaveLength(2);
+    expect(rotated.endpoint.secretIds[1]).toBe(listed.find((e) => e.id === id)!.secretIds[0]);
+
+    const off = await px("webhooks", "disable", id!, "--reason", "moving hosts", "--key", KEYS.jd);
+    expect(off.code).toBe(0);
+    expect(off.out).toMatch(new RegExp(`^webhook endpoint ${id}: disabled \\(moving hosts\\)$`, "m"));
+    expect((await px("webhooks", "enable", id!, "--key", KEYS.jd)).out).toMatch(new RegExp(`^webhook endpoint ${id}: enabled$`, "m"));
+    expect((await px("webhooks", "rotate", "ep_000000000000000000000000", "--key", KEYS.jd)).code).toBe(5);
+
+    // Another party sees none of it, and its id answers "not found", not "forbidden".
+    const other = await px("webhooks", "list", "--key", KEYS.taobao);
+    expect(other.code).toBe(0);
+    expect(other.out).toBe("no webhook endpoints\n");
+    const steal = await px("webhooks", "rotate", id!, "--key", KEYS.taobao);
+    expect(steal.code).toBe(5);
+    expect(steal.err).toMatch(/404 NOT_FOUND/);
+    expect((await px("webhooks", "add", "--url", "https://hooks.example.com/x", "--types", "TrackingEvent", "--party", "jd", "--key", KEYS.taobao)).code).toBe(4);
+
+    // A viewer may list but not add.
+    const viewer = await px("webhooks", "add", "--url", "https://hooks.example.com/v", "--types", "TrackingEvent", "--key", KEYS.viewer);
+    expect(viewer.code).toBe(4);
+    expect(viewer.err).toMatch(/403 FORBIDDEN/);
+    expect((await px("webhooks", "list", "--key", KEYS.viewer)).out).toContain(id!);
+    // Malformed: a private address and an unknown event type, both named (exit 2).
+    const bad = await px("webhooks", "add", "--url", "https://127.0.0.1/x", "--types", "TrackingEvent,Nope", "--key", KEYS.jd);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/400 REQUEST_INVALID[\s\S]*private[\s\S]*Nope/);
+
+    // The ledger records each change with fingerprints only.
+    const entries = await ledger.readAll();
+    const about = entries.filter((e) => (e.body as { endpoint?: string }).endpoint === id);
+    expect(about.map((e) => e.type)).toEqual(["webhook.created", "webhook.secret_rotated", "webhook.disabled", "webhook.enabled"]);
+    expect(about[0]).toMatchObject({ actor: "party:jd", body: { party: "jd", url: "https://hooks.example.com/px-cli", eventTypes: ["TrackingEvent", "LockerEvent"], format: "json", by: "party:jd" } });
+    expect((about[1]!.body as { secretIds: string[] }).secretIds).toEqual(rotated.endpoint.secretIds);
+    expect(about[2]!.body).toMatchObject({ reason: "moving hosts" });
+    expect(JSON.stringify(entries)).not.toContain("whsec_");
   });
 });
 

@@ -13,6 +13,10 @@ export const LEDGER_ENTRY_TYPES = [
   "policy.rolled_back",
   "policy.notice",
   "deliveries.minute",
+  "webhook.created",
+  "webhook.secret_rotated",
+  "webhook.disabled",
+  "webhook.enabled",
 ] as const;
 
 export type LedgerEntryType = (typeof LEDGER_ENTRY_TYPES)[number];

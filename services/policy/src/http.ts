@@ -13,6 +13,7 @@ import { errorResponse } from "./http-errors.js";
 import { OPENAPI } from "./openapi.js";
 import { parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRollbackRequest } from "./requests.js";
 import type { PolicyService } from "./service.js";
+import { parseCreateWebhookRequest, parseDisableWebhookRequest, type WebhookRules } from "./webhook-requests.js";
 import type { User, Users } from "./users.js";
 
 const MAX_BODY = 2 * 1024 * 1024;
@@ -46,7 +47,7 @@ async function readBody(req: IncomingMessage): Promise<Body> {
   return v as Body;
 }
 
-function handlers(service: PolicyService): Handlers {
+function handlers(service: PolicyService, rules: WebhookRules): Handlers {
   return {
     currentVersion: async () => ({ version: service.currentVersion() }),
     history: () => service.history(),
@@ -69,6 +70,18 @@ function handlers(service: PolicyService): Handlers {
       return service.apply(user, params.id);
     },
     rollback: async ({ user, body }) => ({ version: await service.rollback(user, parseRollbackRequest(body).version) }),
+    listWebhooks: async ({ user }) => service.listWebhooks(user),
+    createWebhook: async ({ user, body }) => service.createWebhook(user, parseCreateWebhookRequest(body, rules)),
+    rotateWebhookSecret: async ({ user, body, params }) => {
+      parseNoBody(body);
+      return service.rotateWebhookSecret(user, params.id);
+    },
+    disableWebhook: async ({ user, body, params }) => service.disableWebhook(user, params.id, parseDisableWebhookRequest(body).reason),
+    enableWebhook: async ({ user, body, params }) => {
+      parseNoBody(body);
+      return service.enableWebhook(user, params.id);
+    },
+    webhookTargets: async () => service.webhookTargets(),
     ledger: () => service.ledgerEntries(),
     ledgerExport: async () => (await service.ledgerEntries()).map((e) => JSON.stringify(e)).join("\n") + "\n",
   };
@@ -90,9 +103,10 @@ function authorizeRoute(user: User, op: Operation): void {
   if (!roles.includes(user.role)) throw new ForbiddenError(`${user.id} is a ${user.role}; ${API_ROUTES[op].method} ${API_ROUTES[op].path} is for ${roles.join(" and ")} users only`);
 }
 
-export function policyApi(service: PolicyService, users: Users, log: Logger, registry: Registry): Server {
+/** `rules`: what webhook endpoint URLs may be (the deployment's `webhooks` settings; by default HTTPS to public addresses only). */
+export function policyApi(service: PolicyService, users: Users, log: Logger, registry: Registry, rules: WebhookRules = { allowHttp: false, allowPrivate: false }): Server {
   const requests = new Counter({ name: "px_policy_requests_total", help: "Policy API requests", labelNames: ["route", "status"], registers: [registry] });
-  const handle = handlers(service) as Readonly<Record<Operation, (ctx: Ctx<Operation>) => Promise<unknown>>>;
+  const handle = handlers(service, rules) as Readonly<Record<Operation, (ctx: Ctx<Operation>) => Promise<unknown>>>;
 
   const send = (res: ServerResponse, status: number, body: unknown, type = "application/json") => {
     res.writeHead(status, { "content-type": type });

@@ -1,6 +1,7 @@
 /**
  * Policy notices: before a change that reduces what a party receives takes effect, the party gets a
- * PolicyNotice on its own delivery topic (marked with the notice header, keyed notice:<proposal>).
+ * PolicyNotice on its own delivery topic (marked with the notice header, keyed notice:<proposal>). A party
+ * is also told, the same way, when the gateway disables one of its webhook endpoints (`webhook:<id>`).
  *
  * One NoticePublisher per service holds one schema registry client, one admin connection and one producer,
  * connected once and reused for every notice.
@@ -43,6 +44,11 @@ export function noticesOf(p: Proposal, newId: () => string = randomUUID): Policy
     summary: `${p.description} — takes effect ${p.effectiveAt}`,
     changes: changes.map(noticeLine),
   }));
+}
+
+/** The notice a party gets when the gateway disables one of its webhook endpoints. */
+export function webhookDisabledNotice(e: { readonly id: string; readonly party: string; readonly url: string }, reason: string, policyVersion: string, at: number, newId: () => string = randomUUID): PolicyNoticeValue {
+  return { noticeId: newId(), proposalId: `webhook:${e.id}`, party: e.party, proposedVersion: policyVersion, effectiveAt: at, summary: `Webhook endpoint ${e.url} disabled: ${reason}`, changes: [] };
 }
 
 export class NoticePublisher {
@@ -98,6 +104,13 @@ export class NoticePublisher {
       await this.producer.send({ topic: this.t.deliver(n.party), acks: -1, messages: [{ key: `notice:${n.proposalId}`, value, headers: { [HEADERS.notice]: "1", [HEADERS.policyVersion]: policyVersion } }] });
       await sent(n);
     }
+  }
+
+  /** Tells the owner of a webhook endpoint that it was disabled (see webhookDisabledNotice). */
+  async webhookDisabled(e: { readonly id: string; readonly party: string; readonly url: string }, reason: string, policyVersion: string, at: number): Promise<PolicyNoticeValue> {
+    const notice = webhookDisabledNotice(e, reason, policyVersion, at);
+    await this.publish([notice], policyVersion, async () => undefined);
+    return notice;
   }
 
   async close(): Promise<void> {

@@ -77,6 +77,11 @@ interface Components {
   ProposeRequest: Api.ProposeRequest;
   ApproveRequest: Api.ApproveRequest;
   RollbackRequest: Api.RollbackRequest;
+  WebhookEndpoint: Api.WebhookEndpoint;
+  WebhookTarget: Api.WebhookTarget;
+  WebhookSecret: Api.WebhookSecretResponse;
+  CreateWebhookRequest: Api.CreateWebhookRequest;
+  DisableWebhookRequest: Api.DisableWebhookRequest;
 }
 
 const ref = <K extends keyof Components>(name: K): Schema<Components[K]> => schema({ $ref: `#/components/schemas/${name}` });
@@ -94,6 +99,20 @@ const fieldChange = {
   to: str,
   cases: num,
   contracts: arr(str),
+};
+const webhookFormat = oneOf<Api.WebhookEndpoint["format"]>(["json", "epcis"]);
+const webhookParts = {
+  id: schema<string>({ type: "string", pattern: "^ep_[0-9a-f]{24}$" }),
+  party: str,
+  url: str,
+  eventTypes: schema<Api.WebhookEndpoint["eventTypes"]>({ type: "array", items: { enum: EVENT_TYPES }, minItems: 1, uniqueItems: true }),
+  format: webhookFormat,
+  status: oneOf<Api.WebhookStatus>(["enabled", "disabled"]),
+  createdAt: str,
+  createdBy: str,
+  disabledAt: opt(str),
+  disabledReason: opt(str),
+  secretIds: schema<string[]>({ type: "array", items: { type: "string", pattern: "^[0-9a-f]{8}$" }, description: "fingerprints (first 8 hex of SHA-256) of the secrets in use, newest first" }),
 };
 const impactParts = { reductions: arr(ref("FieldChange")), expansions: arr(ref("FieldChange")), otherChanges: arr(ref("FieldChange")), casesCompared: num };
 
@@ -146,6 +165,19 @@ const COMPONENTS: { readonly [K in keyof Components]: Schema<Components[K]> } = 
   ProposeRequest: obj<Api.ProposeRequest>({ change: ref("Change"), description: schema<string>({ type: "string", minLength: 1 }) }, { additionalProperties: false }),
   ApproveRequest: obj<Api.ApproveRequest>({ immediate: opt(bool) }, { additionalProperties: false }),
   RollbackRequest: obj<Api.RollbackRequest>({ version: schema<string>({ type: "string", minLength: 1 }) }, { additionalProperties: false }),
+  WebhookEndpoint: obj<Api.WebhookEndpoint>(webhookParts, { description: "A party's webhook endpoint; its secrets only as fingerprints." }),
+  WebhookTarget: obj<Api.WebhookTarget>({ ...webhookParts, secrets: schema<string[]>({ type: "array", items: { type: "string", pattern: "^whsec_" }, minItems: 1, description: "signing secrets, newest first (two during a rotation)" }) }, { description: "An enabled endpoint with its signing secrets (gateway only)." }),
+  WebhookSecret: obj<Api.WebhookSecretResponse>({ endpoint: ref("WebhookEndpoint"), secret: schema<string>({ type: "string", pattern: "^whsec_", description: "shown once; afterwards only its fingerprint" }) }),
+  CreateWebhookRequest: obj<Api.CreateWebhookRequest>(
+    {
+      url: schema<string>({ type: "string", format: "uri", maxLength: 2048, description: "https:// (http:// only where the deployment allows it), no user name, password or fragment, not a loopback or private address" }),
+      eventTypes: schema<Api.CreateWebhookRequest["eventTypes"]>({ type: "array", items: { enum: EVENT_TYPES }, minItems: 1, uniqueItems: true }),
+      format: opt(webhookFormat),
+      party: opt(schema<string>({ type: "string", description: "the owning party: a party user's own (may be left out); a regulator must name one" })),
+    },
+    { additionalProperties: false },
+  ),
+  DisableWebhookRequest: obj<Api.DisableWebhookRequest>({ reason: schema<string>({ type: "string", minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
 };
 
 // ------------------------------------------------------------------------------------------- paths
@@ -155,6 +187,8 @@ const REQUESTS: { readonly [O in keyof ApiRequests]: Schema<ApiRequests[O]> } = 
   propose: ref("ProposeRequest"),
   approve: ref("ApproveRequest"),
   rollback: ref("RollbackRequest"),
+  createWebhook: ref("CreateWebhookRequest"),
+  disableWebhook: ref("DisableWebhookRequest"),
 };
 
 const RESPONSES: { readonly [O in Operation]: Schema<ApiResponses[O]> } = {
@@ -167,6 +201,12 @@ const RESPONSES: { readonly [O in Operation]: Schema<ApiResponses[O]> } = {
   approve: ref("Proposal"),
   apply: ref("Proposal"),
   rollback: ref("Version"),
+  listWebhooks: arr(ref("WebhookEndpoint")),
+  createWebhook: ref("WebhookSecret"),
+  rotateWebhookSecret: ref("WebhookSecret"),
+  disableWebhook: ref("WebhookEndpoint"),
+  enableWebhook: ref("WebhookEndpoint"),
+  webhookTargets: arr(ref("WebhookTarget")),
   ledger: arr(ref("LedgerEntry")),
   ledgerExport: str,
 };
@@ -199,7 +239,8 @@ function operation(op: Operation): Record<string, unknown> {
     "x-roles": roles,
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(request ? { requestBody: { required: op !== "approve", content: { "application/json": { schema: request.json } } } } : {}),
-    responses: { [String(r.status)]: { description: r.summary, content: { [contentType]: { schema: RESPONSES[op].json } } }, ...errorResponses([...COMMON_ERRORS, ...r.errors]) },
+    // A route some role may not call answers that role 403, whether or not its handler may refuse too.
+    responses: { [String(r.status)]: { description: r.summary, content: { [contentType]: { schema: RESPONSES[op].json } } }, ...errorResponses([...COMMON_ERRORS, ...(everyone ? [] : (["FORBIDDEN"] as const)), ...r.errors]) },
   };
 }
 

@@ -17,7 +17,7 @@ const noRoles: RouteSpec = { method: "GET", path: "/v1/x", status: 200, summary:
 const emptyRoles: RouteSpec = { method: "GET", path: "/v1/x", status: 200, summary: "x", errors: [], roles: [] };
 void [noRoles, emptyRoles];
 
-const KEYS: Readonly<Record<Role, string>> = { viewer: "k-viewer", party: "k-party-jd", regulator: "k-regulator" };
+const KEYS: Readonly<Record<Role, string>> = { viewer: "k-viewer", party: "k-party-jd", regulator: "k-regulator", gateway: "k-gateway" };
 const contract = { id: "jd--zto", parties: ["jd", "zto"], grants: [] };
 /** A well-formed body for each operation that takes one, so that only the role decides. */
 const BODIES: Partial<Record<Operation, unknown>> = {
@@ -26,8 +26,13 @@ const BODIES: Partial<Record<Operation, unknown>> = {
   approve: {},
   apply: {},
   rollback: { version: "v1+abc" },
+  createWebhook: { url: "https://hooks.example.com/px", eventTypes: ["TrackingEvent"], party: "jd" },
+  rotateWebhookSecret: {},
+  disableWebhook: { reason: "410 Gone" },
+  enableWebhook: {},
 };
 const PARAMS = { id: "prop-1" };
+const endpoint = { id: "ep_000000000000000000000001", party: "jd", url: "https://hooks.example.com/px", eventTypes: ["TrackingEvent"], format: "json", status: "enabled", createdAt: "", createdBy: "party:jd", secretIds: [] };
 
 /** Which service methods each request reached. */
 const reached: string[] = [];
@@ -55,6 +60,18 @@ const stub = {
   apply: record("apply", { id: "prop-1" }),
   rollback: record("rollback", "v1+abc"),
   ledgerEntries: record("ledgerEntries", []),
+  listWebhooks: () => {
+    reached.push("listWebhooks");
+    return [];
+  },
+  webhookTargets: () => {
+    reached.push("webhookTargets");
+    return [];
+  },
+  createWebhook: record("createWebhook", { endpoint, secret: "whsec_x" }),
+  rotateWebhookSecret: record("rotateWebhookSecret", { endpoint, secret: "whsec_x" }),
+  disableWebhook: record("disableWebhook", endpoint),
+  enableWebhook: record("enableWebhook", endpoint),
 } as unknown as PolicyService;
 
 let server: Server;
@@ -65,6 +82,7 @@ beforeAll(async () => {
     { id: "viewer:v", role: "viewer", keySha256: hashKey(KEYS.viewer) },
     { id: "party:jd", role: "party", party: "jd", keySha256: hashKey(KEYS.party) },
     { id: "regulator:r", role: "regulator", keySha256: hashKey(KEYS.regulator) },
+    { id: "service:gateway", role: "gateway", keySha256: hashKey(KEYS.gateway) },
   ]);
   server = policyApi(stub, users, createLogger("policy-roles-test", "silent"), new Registry());
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
@@ -87,15 +105,19 @@ async function call(op: Operation, role: Role, body: unknown = BODIES[op]): Prom
 }
 
 describe("roles of the routes", () => {
-  it("names at least one role for every route: reading for all, changing for parties and regulators, apply and rollback for regulators", () => {
+  it("names at least one role for every route: reading for all but the gateway, changing for parties and regulators, apply and rollback for regulators", () => {
     const roles = Object.fromEntries((Object.keys(API_ROUTES) as Operation[]).map((op) => [op, [...API_ROUTES[op].roles].sort()]));
+    const doc = OPENAPI as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     for (const op of Object.keys(API_ROUTES) as Operation[]) {
       expect(API_ROUTES[op].roles.length, op).toBeGreaterThan(0);
       for (const role of API_ROUTES[op].roles) expect(ROLES, op).toContain(role);
-      if (API_ROUTES[op].method === "GET") expect(roles[op], op).toEqual([...ROLES].sort());
-      else expect(roles[op], op).not.toContain("viewer");
-      if (roles[op]!.length < ROLES.length) expect(API_ROUTES[op].errors, `${op} may answer FORBIDDEN`).toContain("FORBIDDEN");
+      if (API_ROUTES[op].method === "GET" && op !== "webhookTargets") expect(roles[op], op).toEqual(["party", "regulator", "viewer"]);
+      else if (API_ROUTES[op].method === "POST") expect(roles[op], op).not.toContain("viewer");
+      if (roles[op]!.length < ROLES.length) expect(Object.keys(doc.paths[API_ROUTES[op].path]![API_ROUTES[op].method.toLowerCase()]!.responses), `${op} documents 403`).toContain("403");
     }
+    expect(roles.webhookTargets).toEqual(["gateway"]);
+    expect(roles.disableWebhook).toEqual(["gateway", "party", "regulator"]);
+    for (const op of ["createWebhook", "rotateWebhookSecret", "enableWebhook"] as const) expect(roles[op], op).toEqual(["party", "regulator"]);
     expect(roles.evaluate).toEqual(["party", "regulator"]);
     expect(roles.propose).toEqual(["party", "regulator"]);
     expect(roles.approve).toEqual(["party", "regulator"]);
@@ -121,6 +143,39 @@ describe("roles of the routes", () => {
         }
       }
     }
+  });
+
+  it("lets the gateway call webhookTargets and disableWebhook only, and nobody else read the targets", async () => {
+    const gatewayAllowed: Operation[] = [];
+    for (const op of Object.keys(API_ROUTES) as Operation[]) {
+      reached.length = 0;
+      const r = await call(op, "gateway");
+      if (r.status === 403) expect(reached, `${op} as gateway reaches nothing`).toEqual([]);
+      else gatewayAllowed.push(op);
+    }
+    expect(gatewayAllowed.sort()).toEqual(["disableWebhook", "webhookTargets"]);
+    for (const role of ["party", "regulator", "viewer"] as const) {
+      reached.length = 0;
+      const r = await call("webhookTargets", role);
+      expect(r, `webhookTargets as ${role}`).toMatchObject({ status: 403, body: { code: "FORBIDDEN" } });
+      expect(reached).toEqual([]);
+    }
+    reached.length = 0;
+    expect((await call("webhookTargets", "gateway")).status).toBe(200);
+    expect((await call("disableWebhook", "gateway")).status).toBe(200);
+    expect(reached).toEqual(["webhookTargets", "disableWebhook"]);
+  });
+
+  it("checks webhook bodies after the role: a viewer's add is 403 before the body, a party's malformed one 400", async () => {
+    reached.length = 0;
+    expect((await call("createWebhook", "viewer", "{ not json")).status).toBe(403);
+    const bad = await call("createWebhook", "party", { url: "http://127.0.0.1/x", eventTypes: [], extra: 1 });
+    expect(bad).toMatchObject({ status: 400, body: { code: "REQUEST_INVALID" } });
+    expect(bad.body.details).toEqual(expect.arrayContaining(["unknown key 'extra'", expect.stringMatching(/eventTypes/), expect.stringMatching(/https/), expect.stringMatching(/private/)]));
+    expect((await call("disableWebhook", "gateway", {})).status).toBe(400);
+    expect((await call("disableWebhook", "gateway", { reason: "x".repeat(501) })).status).toBe(400);
+    expect((await call("rotateWebhookSecret", "party", { extra: true })).status).toBe(400);
+    expect(reached).toEqual([]);
   });
 
   it("refuses a viewer's evaluate before reading the body, and a party's evaluate of what it may not propose", async () => {

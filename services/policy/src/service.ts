@@ -5,15 +5,15 @@
  * ledger.
  *
  * This class puts the parts together: it checks who may act (authz.ts), runs state changes one at a time
- * through the workflow (workflow.ts) and the versions (versions.ts), and runs the timers that publish
- * proposals whose notice has ended and record delivery counts.
+ * through the workflow (workflow.ts), the versions (versions.ts) and the webhook endpoints (webhooks.ts), and
+ * runs the timers that publish proposals whose notice has ended and record delivery counts.
  */
 import type { Kafka } from "kafkajs";
 import { Counter, type Registry } from "prom-client";
 import type { Config, Logger, PolicyBundle, Signer, Verifier } from "@parcel-exchange/shared";
 import { buildBundle } from "@parcel-exchange/policy-build";
 import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
-import type { HistoryItem, PolicyChange, Proposal } from "./api.js";
+import type { CreateWebhookRequest, HistoryItem, PolicyChange, Proposal, WebhookEndpoint, WebhookSecretResponse, WebhookTarget } from "./api.js";
 import { authorizeApply, authorizeApprove, authorizePropose, authorizeRollback, type ContractsInForce } from "./authz.js";
 import { DeliveryCountsRecorder } from "./counts.js";
 import { Evaluator, type Evaluation } from "./evaluate.js";
@@ -23,6 +23,8 @@ import { LedgerIndex, type StateRefusedError } from "./state.js";
 import { every, SerialQueue, type Repeating } from "./timers.js";
 import type { User } from "./users.js";
 import { PolicyVersions } from "./versions.js";
+import { authorizeWebhookAction, visibleWebhooks, webhookOwner } from "./webhook-authz.js";
+import { WebhookRegistry } from "./webhooks.js";
 import { ProposalWorkflow } from "./workflow.js";
 
 export type { Evaluation };
@@ -56,6 +58,7 @@ export class PolicyService {
     private readonly notices: NoticePublisher,
     private readonly counts: DeliveryCountsRecorder,
     private readonly evaluator: Evaluator,
+    private readonly webhooks: WebhookRegistry,
     /** Stored records refused at start-up (forged, moved, replayed or out of step with the ledger). */
     readonly refusedState: readonly StateRefusedError[],
   ) {}
@@ -79,9 +82,10 @@ export class PolicyService {
     const notices = await NoticePublisher.connect(d.kafka, d.config);
     const evaluator = new Evaluator(d.config, d.kafka);
     const workflow = await ProposalWorkflow.open({ ...d, index, onRefused, versions, evaluator, notices, now });
+    const webhooks = await WebhookRegistry.open({ ...d, index, onRefused, notices, currentVersion: () => versions.current(), now });
     const counts = new DeliveryCountsRecorder(d.kafka, d.config, d.ledger, d.log, now);
     await counts.start();
-    const s = new PolicyService(d, versions, workflow, notices, counts, evaluator, refused);
+    const s = new PolicyService(d, versions, workflow, notices, counts, evaluator, webhooks, refused);
     s.timers.push(
       every(PUBLISH_DUE_MS, () => s.queue.run(() => workflow.publishDue()), (err) => d.log.error({ err }, "scheduled publication failed")),
       every(COUNTS_MS, () => s.recordDeliveryCounts(), (err) => d.log.error({ err }, "delivery counts not recorded")),
@@ -95,6 +99,7 @@ export class PolicyService {
     await this.queue.drain();
     await this.notices.close();
     await this.workflow.close();
+    await this.webhooks.close();
     await this.versions.close();
     await this.evaluator.close();
   }
@@ -158,5 +163,48 @@ export class PolicyService {
   async rollback(user: User, version: string): Promise<string> {
     authorizeRollback(user);
     return this.queue.run(() => this.versions.rollback(version, user.id));
+  }
+
+  // ---------------------------------------------------------------- webhook endpoints
+
+  /** The endpoints the user may see (a party its own), without secrets. */
+  listWebhooks(user: User): WebhookEndpoint[] {
+    return visibleWebhooks(user, this.webhooks.all()).map((w) => this.webhooks.view(w));
+  }
+
+  /** The enabled endpoints with their unexpired signing secrets (the gateway's route). */
+  webhookTargets(): WebhookTarget[] {
+    return this.webhooks.targets();
+  }
+
+  /** Registers an endpoint (the body already checked, its format defaulted); the answer holds its secret, shown once. */
+  createWebhook(user: User, r: CreateWebhookRequest & { readonly format: WebhookEndpoint["format"] }): Promise<WebhookSecretResponse> {
+    return this.queue.run(async () => {
+      const parties = new Set(Object.keys(this.bundle(this.currentVersion()).data.parties));
+      const party = webhookOwner(user, r.party, parties, (p) => this.webhooks.countOf(p));
+      return this.webhooks.create(user, party, r);
+    });
+  }
+
+  rotateWebhookSecret(user: User, id: string): Promise<WebhookSecretResponse> {
+    return this.queue.run(async () => {
+      authorizeWebhookAction(user, this.webhooks.get(id), "rotate", id);
+      return this.webhooks.rotate(user, id);
+    });
+  }
+
+  /** Stops deliveries; when the gateway does so, the owning party gets a notice. */
+  disableWebhook(user: User, id: string, reason: string): Promise<WebhookEndpoint> {
+    return this.queue.run(async () => {
+      authorizeWebhookAction(user, this.webhooks.get(id), "disable", id);
+      return this.webhooks.disable(user, id, reason, user.role === "gateway");
+    });
+  }
+
+  enableWebhook(user: User, id: string): Promise<WebhookEndpoint> {
+    return this.queue.run(async () => {
+      authorizeWebhookAction(user, this.webhooks.get(id), "enable", id);
+      return this.webhooks.enable(user, id);
+    });
   }
 }

@@ -33,7 +33,7 @@ export async function startPolicyService(config: Config, log: Logger, opts: Star
   const ledger = await LedgerStore.open({ config, kafka, log, signer, verifier });
   const metrics = createMetricsRegistry("policy");
   const service = await PolicyService.start({ config, kafka, log, signer, verifier, ledger, metrics, ...(opts.now ? { now: opts.now } : {}) });
-  const server = policyApi(service, opts.users ?? Users.fromFile(config.policyService.usersFile), log, metrics);
+  const server = policyApi(service, opts.users ?? Users.fromFile(config.policyService.usersFile), log, metrics, config.webhooks);
   await new Promise<void>((ok) => server.listen(opts.port ?? config.policyService.port, "127.0.0.1", ok));
   return {
     service,

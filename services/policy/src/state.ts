@@ -73,9 +73,14 @@ export class LedgerIndex {
 
   /** The newest entry that changed a proposal's state (proposed, approved, scheduled, published). */
   latestAbout(proposal: string): LedgerEntry | undefined {
+    return this.latestWhere(PROPOSAL_STATE_TYPES, "proposal", proposal);
+  }
+
+  /** The newest entry of one of `types` whose body has `field` equal to `value`. */
+  latestWhere(types: ReadonlySet<string>, field: string, value: string): LedgerEntry | undefined {
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i]!;
-      if (PROPOSAL_STATE_TYPES.has(e.type) && bodyOf(e).proposal === proposal) return e;
+      if (types.has(e.type) && bodyOf(e)[field] === value) return e;
     }
     return undefined;
   }

@@ -1,12 +1,13 @@
 /**
  * Who may do what. Users and their API keys come from a JSON file (PX_USERS_FILE): keys are kept only as
  * SHA-256 hashes. Roles: `regulator` (floor, ceiling, any contract, rollback, immediate effect), `party`
- * (proposes and approves changes to contracts it is a side of), `viewer` (reads).
+ * (proposes and approves changes to contracts it is a side of, manages its own webhook endpoints), `viewer`
+ * (reads), `gateway` (the HTTP gateway: reads webhook targets with their secrets, disables failing endpoints).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "@parcel-exchange/shared";
-import type { Role } from "./api.js";
+import { ROLES, type Role } from "./api.js";
 import { UnauthenticatedError } from "./errors.js";
 
 export interface User {
@@ -36,8 +37,8 @@ export class Users {
     const list = (raw as { users?: unknown }).users;
     if (!Array.isArray(list)) throw new ConfigError("PX_USERS_FILE", `${file} has no "users" array`, "write {\"users\": [...]}");
     const users = list.map((u: Record<string, unknown>, i) => {
-      if (typeof u.id !== "string" || !["regulator", "party", "viewer"].includes(String(u.role)) || typeof u.keySha256 !== "string" || !/^[0-9a-f]{64}$/.test(u.keySha256)) {
-        throw new ConfigError("PX_USERS_FILE", `users[${i}] needs id, role (regulator|party|viewer) and keySha256 (64 hex)`, "fix that entry");
+      if (typeof u.id !== "string" || !(ROLES as readonly string[]).includes(String(u.role)) || typeof u.keySha256 !== "string" || !/^[0-9a-f]{64}$/.test(u.keySha256)) {
+        throw new ConfigError("PX_USERS_FILE", `users[${i}] needs id, role (${ROLES.join("|")}) and keySha256 (64 hex)`, "fix that entry");
       }
       if (u.role === "party" && typeof u.party !== "string") throw new ConfigError("PX_USERS_FILE", `users[${i}] has role party but no party id`, "add \"party\": \"<id>\"");
       return { id: u.id, role: u.role as Role, ...(typeof u.party === "string" ? { party: u.party } : {}), keySha256: u.keySha256 };

@@ -75,8 +75,14 @@ describe("provisionPlan", () => {
   it("creates every party's ingress and delivery topic and the exchange's own", () => {
     const names = plan.topics.map((t) => t.topic).sort();
     expect(names).toEqual(
-      ["px.raw.taobao.orders", "px.raw.zto.tracking", "px.raw.hive-box.locker", "px.deliver.taobao", "px.deliver.zto", "px.deliver.hive-box", "px.deadletter", "px.policy", "px.policy.versions", "px.policy.proposals", "px.ledger", "px.ledger.counts"].sort(),
+      ["px.raw.taobao.orders", "px.raw.zto.tracking", "px.raw.hive-box.locker", "px.deliver.taobao", "px.deliver.zto", "px.deliver.hive-box", "px.deadletter", "px.policy", "px.policy.versions", "px.policy.proposals", "px.policy.webhooks", "px.gateway.requests", "px.gateway.webhook-state", "px.ledger", "px.ledger.counts"].sort(),
     );
+  });
+
+  it("gives the policy service its compacted, one-partition webhook endpoints topic, which only it reads and writes", () => {
+    expect(plan.topics.find((t) => t.topic === "px.policy.webhooks")).toEqual({ topic: "px.policy.webhooks", compacted: true, partitions: 1 });
+    expect(rulesOf("px.policy").filter((r) => r.endsWith(" px.policy.webhooks"))).toEqual(["describe topic literal px.policy.webhooks", "read topic literal px.policy.webhooks", "write topic literal px.policy.webhooks"]);
+    expect(plan.acls.filter((a) => a.name === "px.policy.webhooks" && a.principal !== "px.policy")).toEqual([]);
   });
 
   it("refuses a party file with bad ids, reserved ids, unknown kinds or tiny quotas, listing every problem", () => {
@@ -96,5 +102,17 @@ describe("topicConfigDrift", () => {
     expect(topicConfigDrift(policy, { "cleanup.policy": "compact", "retention.ms": "604800000", "retention.bytes": "-1" })).toEqual({ "cleanup.policy": "delete", "retention.ms": "-1" });
     expect(topicConfigDrift(policy, { "cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1", "segment.ms": "1" })).toEqual({});
     expect(topicConfigDrift({ topic: "px.policy.versions", compacted: true }, { "cleanup.policy": "delete" })).toEqual({ "cleanup.policy": "compact" });
+  });
+});
+
+describe("the gateway's rights", () => {
+  const plan = provisionPlan({ prefix: "px", parties: { taobao: { kind: "marketplace" }, zto: { kind: "courier" } }, ledgerTransactionalId: "px.policy.ledger-writer" });
+  const of = (op: string, type = "topic") => plan.acls.filter((a) => a.principal === "px.gateway" && a.operation === op && a.resourceType === type).map((a) => `${a.patternType}:${a.name}`).sort();
+  it("writes ingress topics, reads delivery topics and its own two topics, nothing else", () => {
+    expect(of("write")).toEqual(["literal:px.gateway.requests", "literal:px.gateway.webhook-state", "prefixed:px.raw."]);
+    expect(of("read")).toEqual(["literal:px.gateway.requests", "literal:px.gateway.webhook-state", "prefixed:px.deliver."]);
+    expect(of("read", "group")).toEqual(["prefixed:px.gateway."]);
+    expect(of("write", "transactional-id")).toEqual(["prefixed:px.gateway."]);
+    expect(plan.acls.some((a) => a.principal === "px.gateway" && (a.name.startsWith("px.policy") || a.name.startsWith("px.ledger")))).toBe(false);
   });
 });

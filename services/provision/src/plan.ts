@@ -153,7 +153,7 @@ export function provisionPlan(opts: PlanOptions): ProvisionPlan {
   allow(gateway, "transactional-id", "prefixed", `${gateway}.`, "write", "describe");
 
   topics.push(
-    { topic: t.gatewayRequests, compacted: true },
+    { topic: t.gatewayRequests, compacted: true, partitions: 1 },
     { topic: t.gatewayWebhookState, compacted: true },
     { topic: t.deadLetter },
     policyTopicSpec(t.policy),
