@@ -84,6 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Nothing is coerced or silently dropped: an unknown field is an error, a string is not a number.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
   });
+  // JSON only: fastify's text/plain parser would let a plain body reach the schema check as a string.
+  app.removeContentTypeParser(["text/plain"]);
   const limiter = new RateLimiter(config.gateway.ratePerSec, config.gateway.rateBurst);
 
   app.setErrorHandler((err, req, reply) => {

@@ -71,7 +71,7 @@ export class EndpointDispatcher {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 64,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         let lastCommit = Date.now();
         let uncommitted: string | undefined;
         const commit = async (): Promise<void> => {
@@ -85,6 +85,7 @@ export class EndpointDispatcher {
             if (!isRunning() || isStale() || this.stopping) break;
             const done = await this.deliver(batch.topic, batch.partition, m, heartbeat);
             if (!done) break; // the endpoint was disabled or the gateway is stopping: this record stays uncommitted
+            resolveOffset(m.offset); // the next fetch starts after it
             uncommitted = m.offset;
             if (Date.now() - lastCommit >= COMMIT_EVERY_MS) await commit();
             await heartbeat();
