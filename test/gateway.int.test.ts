@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
 import { createKafka, createLogger, topics, type Config } from "@parcel-exchange/shared";
 import { startGateway, type RunningGateway } from "@parcel-exchange/gateway";
-import { EXPECTED, L1, L2, O1, T1 } from "./fixtures.js";
+import { EXPECTED, L1, L2, O1, T1, T2 } from "./fixtures.js";
 import { startPolicyService, startRouter, type RunningPolicyService, type RunningRouter } from "./harness.js";
 import { ROOT, testConfig, until } from "./helpers.js";
 
@@ -343,6 +343,41 @@ describe("the live stream", () => {
     const bad = await fetch(`${gw.url}/v1/stream`, { headers: { authorization: `Bearer ${KEYS.taobao}`, "last-event-id": "garbage" } });
     expect(bad.status).toBe(400);
     expect((await fetch(`${gw.url}/v1/stream`)).status).toBe(401);
+  }, 120_000);
+});
+
+describe("EPCIS 2.0 output", () => {
+  it("delivers webhooks, and a parcel's history, as EPCIS documents that GS1's schema accepts, with nothing beyond policy", async () => {
+    const { loadEpcisValidator } = await import("../services/gateway/src/epcis/gs1-schema.js");
+    const gs1 = await loadEpcisValidator();
+    const hook = await new Receiver().listen();
+    await register(KEYS.jd, hook, ["TrackingEvent"], "epcis");
+    const parcelId = `EP${Date.now()}`;
+    const steps = (["ARRIVED_HUB", "DEPARTED_HUB", "OUT_FOR_DELIVERY"] as const).map((status, i) => fresh({ ...T2, parcelId, status, eventTime: T2.eventTime + i }, "epcis"));
+    const { PartyPublisher } = await import("@parcel-exchange/sdk");
+    const zto = await PartyPublisher.connect({ party: "zto", config });
+    await zto.publishMany(steps.map((event) => ({ type: "TrackingEvent" as const, event })));
+    await zto.disconnect();
+    const docs = await until("jd's three EPCIS webhooks", () => (hook.payloads().filter((p) => steps.some((s) => s.eventId === p.sourceEventId)).length === 3 ? hook.payloads().filter((p) => steps.some((s) => s.eventId === p.sourceEventId)) : undefined), 60_000);
+    for (const d of docs) {
+      expect(d.type).toBe("EPCISDocument");
+      const verdict = gs1.document(d.data);
+      expect(verdict.errors ?? [], JSON.stringify(verdict)).toEqual([]);
+      expect(verdict.valid).toBe(true);
+      // JD receives ZTO staff only as tokens and no recipient phone: none of the raw values may appear.
+      for (const raw of [T2.staffName, T2.staffPhone, T2.staffId]) expect(JSON.stringify(d.data)).not.toContain(String(raw));
+    }
+    const json = await gwCall(KEYS.jd, "GET", `/v1/parcels/${parcelId}/events`);
+    expect(json.status).toBe(200);
+    expect(json.body.events.map((e: any) => e.data.status)).toEqual(["ARRIVED_HUB", "DEPARTED_HUB", "OUT_FOR_DELIVERY"]);
+    for (const e of json.body.events) expectAsPolicySays("jd", { ...T2, eventId: "T2", parcelId, status: e.data.status, eventTime: e.data.eventTime }, { ...e.data, eventId: "T2" });
+    const epcis = await gwCall(KEYS.jd, "GET", `/v1/parcels/${parcelId}/events?format=epcis`);
+    expect(gs1.document(epcis.body).valid).toBe(true);
+    expect(epcis.body.epcisBody.eventList).toHaveLength(3);
+    // Another party gets only its own deliveries of the parcel: Hive Box receives none of these.
+    expect((await gwCall(KEYS.hivebox, "GET", `/v1/parcels/${parcelId}/events`)).body.events).toEqual([]);
+    expect((await gwCall(KEYS.jd, "GET", `/v1/parcels/${parcelId}/events?format=xml`)).status).toBe(400);
+    await hook.close();
   }, 120_000);
 });
 

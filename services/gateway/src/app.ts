@@ -5,6 +5,7 @@
  *
  *   POST /v1/events     publish one event or a batch to the caller's own ingress topics (202 once Kafka acked)
  *   GET  /v1/stream     the caller's deliveries as Server-Sent Events, resumable with Last-Event-ID
+ *   GET  /v1/parcels/{id}/events   one parcel's deliveries to the caller (JSON, or an EPCIS 2.0 document)
  *   GET  /openapi.json  this API;  GET /healthz, GET /metrics
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
@@ -17,9 +18,11 @@ import type { ParcelEventInput } from "@parcel-exchange/sdk";
 import { GatewayError, type GatewayErrorCode } from "./errors.js";
 import type { HttpIngest } from "./ingest.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { gatewayOpenApi, publishBodySchema, streamQuerySchema } from "./openapi.js";
+import { gatewayOpenApi, historyParamsSchema, historyQuerySchema, publishBodySchema, streamQuerySchema } from "./openapi.js";
 import { RateLimiter } from "./rate-limit.js";
 import { openStream } from "./stream.js";
+import { parcelHistory } from "./history.js";
+import { toEpcisDocument } from "./epcis/epcis.js";
 
 export interface AppDeps {
   readonly config: Config;
@@ -147,6 +150,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return;
     }
     reply.raw.end();
+  });
+
+  app.get("/v1/parcels/:id/events", { schema: { params: historyParamsSchema, querystring: historyQuerySchema } }, async (req, reply) => {
+    const party = partyOf(req, deps);
+    const { id } = req.params as { id: string };
+    const { format } = req.query as { format?: "json" | "epcis" };
+    const events = await parcelHistory(deps, party, id, config.gateway.historyScan);
+    if (format === "epcis") {
+      return reply.send(toEpcisDocument(events.map((e) => ({ type: e.type as EventType, event: e.data as Record<string, unknown>, policyVersion: e.policyVersion, eventId: e.sourceEventId }))));
+    }
+    return reply.send({ parcelId: id, events });
   });
 
   await app.ready();

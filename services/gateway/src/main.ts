@@ -5,7 +5,7 @@ import { startGateway } from "./start.js";
 const log = createLogger("gateway", process.env.PX_LOG_LEVEL ?? "info");
 try {
   const config = loadConfig();
-  const gw = await startGateway(config, { log, host: process.env.PX_GATEWAY_HOST ?? "127.0.0.1" });
+  const gw = await startGateway(config, { log });
   const stop = (): void => {
     gw.stop().then(
       () => process.exit(0),

@@ -33,6 +33,18 @@ export const streamQuerySchema = {
   },
 } as const;
 
+export const historyParamsSchema = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", minLength: 1, maxLength: 200 } },
+} as const;
+
+export const historyQuerySchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { format: { type: "string", enum: ["json", "epcis"], default: "json" } },
+} as const;
+
 const errorBody = {
   type: "object",
   required: ["error", "code", "hint", "retriable"],
@@ -68,6 +80,16 @@ export function gatewayOpenApi(config: Config) {
             { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" } },
           ],
           responses: { "200": { description: "text/event-stream: events named by type, data {type, timestamp, data, policyVersion, sourceEventId, transformed}" }, ...errorsFor("REQUEST_INVALID", "UNAUTHENTICATED", "FORBIDDEN") },
+        },
+      },
+      "/v1/parcels/{id}/events": {
+        get: {
+          summary: "One parcel's deliveries to you, oldest first, as JSON or as a GS1 EPCIS 2.0 EPCISDocument (format=epcis)",
+          parameters: [
+            { name: "id", in: "path", required: true, schema: historyParamsSchema.properties.id },
+            { name: "format", in: "query", required: false, schema: historyQuerySchema.properties.format },
+          ],
+          responses: { "200": { description: "{parcelId, events: [...]} or an EPCISDocument" }, ...errorsFor("REQUEST_INVALID", "UNAUTHENTICATED", "FORBIDDEN", "UNAVAILABLE") },
         },
       },
       "/healthz": { get: { security: [], summary: "200 when the gateway can do its job, else 503 with what is wrong", responses: { "200": { description: "ok" }, "503": { description: "not ok" } } } },

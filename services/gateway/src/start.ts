@@ -54,7 +54,7 @@ export async function startGateway(config: Config, o: StartGatewayOptions = {}):
       return { ok: w.ok, detail: { webhooks: w } };
     },
   });
-  const address = await app.listen({ port: config.gateway.port, host: o.host ?? "127.0.0.1" });
+  const address = await app.listen({ port: config.gateway.port, host: o.host ?? config.gateway.host });
   log.info({ event: "gateway_started", url: address }, "gateway listening");
   return {
     app,

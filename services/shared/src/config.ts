@@ -64,6 +64,8 @@ export interface Config {
   /** The HTTP gateway (services/gateway): publishing over HTTP, webhooks and the live stream. */
   readonly gateway: {
     readonly port: number;
+    /** The address the gateway listens on (PX_GATEWAY_HOST, loopback by default; 0.0.0.0 behind a TLS-terminating proxy). */
+    readonly host: string;
     /** Names this instance's transactional ids (PX_GATEWAY_INSTANCE_ID, default the host name); unique per running gateway. */
     readonly instanceId: string;
     /** Largest request body (PX_GATEWAY_MAX_BODY_BYTES); bigger is 413. */
@@ -77,6 +79,8 @@ export interface Config {
     readonly idempotencyTtlMs: number;
     /** The gateway's key to the policy service, for the webhook endpoints it delivers to (PX_GATEWAY_POLICY_KEY). */
     readonly policyKey: string;
+    /** Most records of a partition GET /v1/parcels/{id}/events reads back (PX_GATEWAY_HISTORY_SCAN), newest first. */
+    readonly historyScan: number;
     /** How often the gateway asks the policy service for the webhook endpoints (PX_GATEWAY_ENDPOINTS_REFRESH_MS). */
     readonly endpointsRefreshMs: number;
   };
@@ -90,7 +94,7 @@ export interface Config {
     readonly timeoutMs: number;
     /**
      * Scales the retry schedule (PX_WEBHOOK_SCHEDULE_SCALE, 1 = Standard Webhooks' 5 s … 10 h, about three days
-     * in all); tests and the demo shrink it. Never below 1 in production.
+     * in all); the tests shrink it; production refuses any other value.
      */
     readonly scheduleScale: number;
   };
@@ -263,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     gateway: {
       port: int(env, "PX_GATEWAY_PORT", 8480, 0, 65535),
+      host: str(env, "PX_GATEWAY_HOST", "127.0.0.1"),
       instanceId: gatewayInstance(env),
       maxBodyBytes: int(env, "PX_GATEWAY_MAX_BODY_BYTES", 1_048_576, 1024, 64 * 1_048_576),
       maxBatch: int(env, "PX_GATEWAY_MAX_BATCH", 500, 1, 10_000),
@@ -270,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
       rateBurst: int(env, "PX_GATEWAY_RATE_BURST", 4_000, 1, 10_000_000),
       idempotencyTtlMs: int(env, "PX_GATEWAY_IDEMPOTENCY_TTL_MS", 24 * 3_600_000, 60_000, 30 * 24 * 3_600_000),
       policyKey: str(env, "PX_GATEWAY_POLICY_KEY", ""),
+      historyScan: int(env, "PX_GATEWAY_HISTORY_SCAN", 200_000, 100, 100_000_000),
       endpointsRefreshMs: int(env, "PX_GATEWAY_ENDPOINTS_REFRESH_MS", 2_000, 100, 600_000),
     },
     webhooks: webhookRules(env, mode),
