@@ -92,7 +92,10 @@ async function main(): Promise<number> {
   for (const line of isolation.lines) say(`  ${line}`);
 
   say(`Starting the policy service as ${prefix}.policy; it compiles policies/ and publishes version 1`);
-  const policy = await startPolicyService(as("policy"), log, { port: 0 });
+  // The demo's webhook receiver listens on loopback over plain HTTP; production endpoints are HTTPS to public
+  // addresses, and production refuses these two settings.
+  const demoWebhooks = { ...config.webhooks, allowHttp: true, allowPrivate: true };
+  const policy = await startPolicyService({ ...as("policy"), webhooks: demoWebhooks }, log, { port: 0 });
   const { service, ledger } = policy;
   const apiUrl = policy.url;
   const call = async (key: string, method: string, path: string, body?: unknown): Promise<any> => {
@@ -120,8 +123,7 @@ async function main(): Promise<number> {
       ...gwBase,
       gateway: { ...gwBase.gateway, port: 0, policyKey: KEYS.gateway, endpointsRefreshMs: 500, instanceId: `demo-${run}` },
       policyService: { ...gwBase.policyService, url: apiUrl },
-      // The demo's receiver listens on loopback over plain HTTP; production endpoints are HTTPS to public addresses.
-      webhooks: { ...gwBase.webhooks, allowHttp: true, allowPrivate: true },
+      webhooks: demoWebhooks,
     },
     { log },
   );

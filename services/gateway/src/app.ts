@@ -81,8 +81,8 @@ function errorOf(err: unknown): GatewayError {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, metrics } = deps;
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: "http" }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines are fastify's at info; the gateway counts requests in px_gateway_requests_total instead.
+    loggerInstance: deps.log.child({ component: "http" }, { level: "warn" }) as unknown as FastifyBaseLogger,
     bodyLimit: config.gateway.maxBodyBytes,
     // Nothing is coerced or silently dropped: an unknown field is an error, a string is not a number.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
