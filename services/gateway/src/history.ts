@@ -4,12 +4,12 @@
  * exchange's key partitioner), and only that partition is scanned, from its oldest retained record to its
  * end at the time of the request. Bounded: at most PX_GATEWAY_HISTORY_SCAN records or 20 s.
  */
-import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
-import { ownGroup, partitionOfKey, subscribeWhenReady, topics, whenReady, type Config, type Logger } from "@parcel-exchange/shared";
+import { partitionOfKey, subscribeWhenReady, topics, whenReady, type Config, type Logger } from "@parcel-exchange/shared";
 import { readDelivery, payloadOf, type DeliveryPayload } from "./deliveries.js";
 import { GatewayError } from "./errors.js";
+import { deleteScratchGroup, scratchGroup } from "./scratch-group.js";
 
 const SCAN_LIMIT_MS = 20_000;
 
@@ -32,7 +32,7 @@ export async function parcelHistory(deps: { kafka: Kafka; config: Config; regist
   }
   if (high <= low) return [];
   const from = high - low > BigInt(maxScan) ? high - BigInt(maxScan) : low;
-  const groupId = ownGroup(config, `history.${randomUUID()}`);
+  const groupId = scratchGroup(config, "history");
   const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
   const out: DeliveryPayload[] = [];
   await consumer.connect();
@@ -68,12 +68,7 @@ export async function parcelHistory(deps: { kafka: Kafka; config: Config; regist
     });
   } finally {
     await consumer.disconnect().catch(() => undefined);
-    const a = kafka.admin();
-    await a
-      .connect()
-      .then(() => a.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => a.disconnect().catch(() => undefined));
+    await deleteScratchGroup(kafka, groupId);
   }
   return out;
 }

@@ -4,15 +4,15 @@
  * with `Last-Event-ID` continues exactly after the last event it saw, nothing skipped, nothing repeated. Each
  * stream has its own consumer, which commits nothing: the position lives with the client.
  */
-import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { Kafka } from "kafkajs";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { EventType } from "@parcel-exchange/sdk";
-import { ownGroup, subscribeWhenReady, topics, whenReady, type Config, type Logger } from "@parcel-exchange/shared";
+import { subscribeWhenReady, topics, whenReady, type Config, type Logger } from "@parcel-exchange/shared";
 import { noticePayload, payloadOf, readDelivery } from "./deliveries.js";
 import { toEpcisDocument } from "./epcis/epcis.js";
 import { GatewayError } from "./errors.js";
+import { deleteScratchGroup, scratchGroup } from "./scratch-group.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 export type Positions = Map<number, bigint>;
@@ -62,7 +62,7 @@ export async function openStream(
   } finally {
     await admin.disconnect();
   }
-  const groupId = ownGroup(config, `stream.${randomUUID()}`);
+  const groupId = scratchGroup(config, "stream");
   const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 50, allowAutoTopicCreation: false });
   await consumer.connect();
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
@@ -109,11 +109,6 @@ export async function openStream(
     clearInterval(keepalive);
     metrics.streams.dec();
     await consumer.disconnect().catch(() => undefined);
-    const a = kafka.admin();
-    await a
-      .connect()
-      .then(() => a.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => a.disconnect().catch(() => undefined));
+    await deleteScratchGroup(kafka, groupId);
   }
 }

@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { RequestInvalidError } from "./errors.js";
+import { problemsOf } from "./problems.testkit.js";
 import { changeProblems, parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRollbackRequest } from "./requests.js";
 
-const problemsOf = (fn: () => unknown): readonly string[] => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RequestInvalidError);
-    return (err as RequestInvalidError).problems;
-  }
-  throw new Error("expected RequestInvalidError");
-};
 
 describe("request bodies", () => {
   const change = { contracts: { "jd--zto": { id: "jd--zto", parties: ["jd", "zto"], grants: [] } } };

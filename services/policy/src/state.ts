@@ -7,7 +7,7 @@
  */
 import type { Kafka } from "kafkajs";
 import { canonicalJson, PxError, type Config, type LedgerRef, type Signer, type Verifier } from "@parcel-exchange/shared";
-import type { LedgerEntry } from "@parcel-exchange/ledger";
+import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
 import { KafkaKv } from "./kv.js";
 
 /** A stored record as it is on the topic. */
@@ -104,6 +104,18 @@ export class LedgerIndex {
 const PROPOSAL_STATE_TYPES = new Set<string>(["policy.proposed", "policy.approved", "policy.scheduled", "policy.published"]);
 
 export const bodyOf = (e: LedgerEntry): Readonly<Record<string, unknown>> => (typeof e.body === "object" && e.body !== null ? (e.body as Record<string, unknown>) : {});
+
+/** What every store of the service's sealed state is opened with (versions, proposals, webhooks). */
+export interface SealedStateDeps {
+  readonly config: Config;
+  readonly kafka: Kafka;
+  readonly signer: Signer;
+  readonly verifier: Verifier;
+  readonly ledger: LedgerStore;
+  /** The ledger as read at start-up. */
+  readonly index: LedgerIndex;
+  readonly onRefused: (err: StateRefusedError) => void;
+}
 
 /** The answer of a check for a genuine record of an older state. */
 export const STALE = Symbol("stale");

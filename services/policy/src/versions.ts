@@ -8,12 +8,11 @@
  * sent to the routers, then the `@released` marker. A crash before the marker is healed at the next start by
  * sending the same signed release again (routers ignore a release they already apply).
  */
-import type { Kafka } from "kafkajs";
-import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, unsignedBundle, type Config, type LedgerRef, type Logger, type PolicyBundle, type Signer, type Verifier } from "@parcel-exchange/shared";
+import { bundleDigest, parseBundle, serializeBundle, signBundle, topics, unsignedBundle, type LedgerRef, type Logger, type PolicyBundle } from "@parcel-exchange/shared";
 import { publishBundle } from "@parcel-exchange/policy-build";
-import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
+import type { LedgerEntry } from "@parcel-exchange/ledger";
 import { NotFoundError } from "./errors.js";
-import { bodyOf, SealedStore, STALE, StateIntegrityError, type LedgerIndex, type StateRefusedError } from "./state.js";
+import { bodyOf, SealedStore, STALE, StateIntegrityError, type SealedStateDeps } from "./state.js";
 
 /** Key of the marker that the release in force reached the routers. */
 const RELEASED = "@released";
@@ -23,16 +22,8 @@ interface Released {
   readonly sequence: number;
 }
 
-export interface VersionDeps {
-  readonly config: Config;
-  readonly kafka: Kafka;
+export interface VersionDeps extends SealedStateDeps {
   readonly log: Logger;
-  readonly signer: Signer;
-  readonly verifier: Verifier;
-  readonly ledger: LedgerStore;
-  /** The ledger as read at start-up. */
-  readonly index: LedgerIndex;
-  readonly onRefused: (err: StateRefusedError) => void;
 }
 
 interface InForce {

@@ -1,5 +1,6 @@
 /** Webhook endpoints without Kafka: request checks, who may do what, secrets and rotation, the check against the ledger. */
 import { describe, expect, it } from "vitest";
+import { problemsOf } from "./problems.testkit.js";
 import { createLogger, webhookSecretId } from "@parcel-exchange/shared";
 import type { LedgerDraft, LedgerEntry } from "@parcel-exchange/ledger";
 import { ForbiddenError, NotFoundError, RequestInvalidError } from "./errors.js";
@@ -20,15 +21,6 @@ const regulator = user("regulator");
 const viewer = user("viewer");
 const gateway = user("gateway");
 
-const problemsOf = (fn: () => unknown): readonly string[] => {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RequestInvalidError);
-    return (err as RequestInvalidError).problems;
-  }
-  throw new Error("expected REQUEST_INVALID");
-};
 
 describe("endpoint URLs", () => {
   it("accept https to a public host", () => {

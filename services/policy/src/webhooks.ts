@@ -11,13 +11,12 @@
  * the next (the service serialises them).
  */
 import { randomBytes } from "node:crypto";
-import type { Kafka } from "kafkajs";
-import { canonicalJson, newWebhookSecret, topics, webhookSecretId, type Config, type LedgerRef, type Logger, type Signer, type Verifier } from "@parcel-exchange/shared";
-import type { LedgerEntryType, LedgerStore } from "@parcel-exchange/ledger";
+import { canonicalJson, newWebhookSecret, topics, webhookSecretId, type LedgerRef, type Logger } from "@parcel-exchange/shared";
+import type { LedgerEntryType } from "@parcel-exchange/ledger";
 import type { CreateWebhookRequest, WebhookEndpoint, WebhookSecretResponse, WebhookTarget } from "./api.js";
 import { NotFoundError } from "./errors.js";
 import type { NoticePublisher } from "./notices.js";
-import { bodyOf, SealedStore, STALE, type LedgerIndex, type StateRefusedError } from "./state.js";
+import { bodyOf, SealedStore, STALE, type LedgerIndex, type SealedStateDeps } from "./state.js";
 import type { User } from "./users.js";
 
 export interface StoredSecret {
@@ -94,16 +93,8 @@ export function checkStoredWebhook(index: LedgerIndex, key: string, w: StoredWeb
 
 // ------------------------------------------------------------------------------------------- the registry
 
-export interface WebhookDeps {
-  readonly config: Config;
-  readonly kafka: Kafka;
+export interface WebhookDeps extends SealedStateDeps {
   readonly log: Logger;
-  readonly signer: Signer;
-  readonly verifier: Verifier;
-  readonly ledger: LedgerStore;
-  /** The ledger as read at start-up. */
-  readonly index: LedgerIndex;
-  readonly onRefused: (err: StateRefusedError) => void;
   readonly notices: Pick<NoticePublisher, "webhookDisabled">;
   /** The policy version in force, stamped on notices. */
   readonly currentVersion: () => string;

@@ -7,27 +7,17 @@
  * each call to completion before the next (the service serialises them).
  */
 import { randomUUID } from "node:crypto";
-import type { Kafka } from "kafkajs";
-import { topics, type Config, type Signer, type Verifier } from "@parcel-exchange/shared";
-import type { LedgerStore } from "@parcel-exchange/ledger";
+import { topics } from "@parcel-exchange/shared";
 import type { Approval, PolicyChange, Proposal } from "./api.js";
 import { contractSides, noticeMs, sourceOfBundle } from "./change.js";
 import { ChangeRejectedError, ConflictError, NotFoundError } from "./errors.js";
 import type { Evaluation, Evaluator } from "./evaluate.js";
 import { noticesOf, type NoticePublisher } from "./notices.js";
-import { bodyOf, SealedStore, STALE, type LedgerIndex, type StateRefusedError } from "./state.js";
+import { bodyOf, SealedStore, STALE, type SealedStateDeps } from "./state.js";
 import type { User } from "./users.js";
 import type { PolicyVersions } from "./versions.js";
 
-export interface WorkflowDeps {
-  readonly config: Config;
-  readonly kafka: Kafka;
-  readonly signer: Signer;
-  readonly verifier: Verifier;
-  readonly ledger: LedgerStore;
-  /** The ledger as read at start-up. */
-  readonly index: LedgerIndex;
-  readonly onRefused: (err: StateRefusedError) => void;
+export interface WorkflowDeps extends SealedStateDeps {
   readonly versions: PolicyVersions;
   readonly evaluator: Evaluator;
   readonly notices: NoticePublisher;
