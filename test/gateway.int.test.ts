@@ -146,7 +146,7 @@ describe("publishing over HTTP", () => {
     const got = await until("taobao's webhook", () => taobao.payloads().find((p) => p.data.eventId === ev.eventId), 60_000);
     expect(got.type).toBe("LockerEvent");
     expectAsPolicySays("taobao", { ...L1, eventId: "L1" }, { ...got.data, eventId: "L1" });
-    expect(got.policyVersion).toMatch(/\S/);
+    expect(got.policyVersion).toBe(policy.service.currentVersion()); // the table is of the version in force
     expect(taobao.rejected).toEqual([]);
     await taobao.close();
   });
@@ -269,8 +269,26 @@ describe("webhooks", () => {
     expect(gone.attempts).toHaveLength(1);
     const ledger = await policyCall(KEYS.regulator, "GET", "/v1/ledger");
     expect(ledger.body.some((e: any) => e.type === "webhook.disabled" && JSON.stringify(e.body).includes(id))).toBe(true);
+    // The notice follows the disabling (the endpoint is listed disabled as soon as that is recorded).
+    await until("the owner's notice in the ledger", async () => (await policyCall(KEYS.regulator, "GET", "/v1/ledger")).body.some((e: any) => e.type === "policy.notice" && e.body.webhook === id) || undefined, 30_000);
     await gone.close();
   });
+
+  it("disables an endpoint that fails for the whole retry schedule (scaled down here), and notifies its owner", async () => {
+    const down = await new Receiver(() => 503).listen();
+    const id = await register(KEYS.hivebox, down, ["OrderCreated"]);
+    expect((await gwCall(KEYS.taobao, "POST", "/v1/events", { type: "OrderCreated", event: fresh(O1, "down") })).status).toBe(202);
+    const ep = await until("the endpoint disabled after the schedule", async () => {
+      const list = await policyCall(KEYS.hivebox, "GET", "/v1/webhooks");
+      return list.body.find((e: any) => e.id === id && e.status === "disabled");
+    }, 90_000, 500);
+    expect(ep.disabledReason).toMatch(/every attempt of the retry schedule failed \(12 attempts/);
+    expect(down.attempts.length).toBe(12); // the first attempt and 11 retries, all with one webhook-id
+    expect(new Set(down.attempts.map((a) => a.id)).size).toBe(1);
+    // The notice follows the disabling (the endpoint is listed disabled as soon as that is recorded).
+    await until("the owner's notice in the ledger", async () => (await policyCall(KEYS.regulator, "GET", "/v1/ledger")).body.some((e: any) => e.type === "policy.notice" && e.body.webhook === id) || undefined, 30_000);
+    await down.close();
+  }, 120_000);
 
   it("a slow endpoint of one party does not hold up another party's deliveries", async () => {
     const slow = await new Receiver(() => new Promise((r) => setTimeout(() => r(200), 4_000))).listen();
