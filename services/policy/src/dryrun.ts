@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka } from "kafkajs";
-import { EVENT_TYPES, ownGroup, RegistryHttp, sourceOf, subscribeWhenReady, topics, type Config, type EventType } from "@parcel-exchange/shared";
+import { EVENT_TYPES, ownGroup, RegistryHttp, sourceOf, subscribeWhenReady, topics, whenReady, type Config, type EventType } from "@parcel-exchange/shared";
 import { SchemaCatalog, type Decision, type DecisionEngine } from "@parcel-exchange/decision";
 import type { DryRunReport } from "./api.js";
 import { decide, DELIVERY, type Case } from "./impact.js";
@@ -24,7 +24,7 @@ export async function sampleRecent(kafka: Kafka, config: Config, limit: number, 
   try {
     const ingress = (await admin.listTopics()).filter((topic) => t.parseIngress(topic) !== undefined).sort();
     for (const topic of ingress) {
-      for (const p of await admin.fetchTopicOffsets(topic)) plan.push({ topic, partition: p.partition, from: BigInt(p.low), to: BigInt(p.high) });
+      for (const p of await whenReady(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic))) plan.push({ topic, partition: p.partition, from: BigInt(p.low), to: BigInt(p.high) });
     }
   } finally {
     await admin.disconnect();

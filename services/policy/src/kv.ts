@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kafka, Producer } from "kafkajs";
-import { ensureTopics, idempotentProducer, ownGroup, subscribeWhenReady, type Config } from "@parcel-exchange/shared";
+import { ensureTopics, idempotentProducer, ownGroup, subscribeWhenReady, whenReady, type Config } from "@parcel-exchange/shared";
 
 export class KafkaKv<T> {
   private readonly map = new Map<string, T>();
@@ -19,7 +19,8 @@ export class KafkaKv<T> {
     let high: bigint;
     try {
       await ensureTopics(admin, config, [{ topic, compacted: true, partitions: 1 }]);
-      high = BigInt((await admin.fetchTopicOffsets(topic))[0]?.high ?? "0");
+      // A topic just created may not have a leader on every broker yet (NOT_LEADER_FOR_PARTITION): wait for it.
+      high = BigInt((await whenReady(`offsets of ${topic}`, () => admin.fetchTopicOffsets(topic)))[0]?.high ?? "0");
     } finally {
       await admin.disconnect();
     }

@@ -44,7 +44,7 @@ export class WebhookProgress {
         const a = kafka.admin();
         await a.connect();
         try {
-          return new Map((await a.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+          return new Map((await whenReady(`offsets of ${topic}`, () => a.fetchTopicOffsets(topic))).map((p) => [p.partition, BigInt(p.high)]));
         } finally {
           await a.disconnect();
         }
