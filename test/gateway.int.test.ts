@@ -433,7 +433,10 @@ describe("a gateway killed mid-delivery", () => {
       expect(r.rejected).toEqual([]);
       for (const p of r.payloads()) expectAsPolicySays("taobao", { ...T1, eventId: "T1", parcelId: p.data.parcelId }, { ...p.data, eventId: "T1" });
     } finally {
-      child.kill("SIGTERM");
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((res) => child.once("exit", res));
+      }
       await r.close();
     }
   }, 300_000);

@@ -7,6 +7,8 @@ try {
   const config = loadConfig();
   const gw = await startGateway(config, { log });
   const stop = (): void => {
+    // A stop that cannot finish (a dependency gone) must not keep the process alive: exit non-zero after 15 s.
+    setTimeout(() => process.exit(1), 15_000).unref();
     gw.stop().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -41,6 +41,8 @@ const COMMIT_EVERY_MS = 200;
 export class EndpointDispatcher {
   private consumer: Consumer | undefined;
   private stopping = false;
+  /** Set by stop(): the gateway is shutting down, so nothing is waited for any longer. */
+  private closing = false;
   private stopped: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
@@ -166,7 +168,7 @@ export class EndpointDispatcher {
     this.d.metrics.disabled.inc({ why });
     this.d.log.warn({ endpoint: this.target.id, party: this.target.party, reason }, "disabling the webhook endpoint");
     this.stopping = true;
-    for (let delay = 500; ; delay = Math.min(delay * 2, 30_000)) {
+    for (let delay = 500; !this.closing; delay = Math.min(delay * 2, 30_000)) {
       try {
         await this.d.disable(this.target.id, reason);
         return;
@@ -207,6 +209,7 @@ export class EndpointDispatcher {
 
   stop(): Promise<void> {
     this.stopping = true;
+    this.closing = true;
     this.wake?.();
     this.stopped ??= (async () => {
       await this.consumer?.disconnect().catch(() => undefined);
