@@ -34,9 +34,12 @@ describe("kafka (KRaft broker)", () => {
     await subscribeWhenReady(consumer, { topic, fromBeginning: true });
     const got: string[] = [];
     await consumer.run({ eachMessage: async ({ message }) => void got.push(String(message.value)) });
-    await until("two records", () => got.length >= 2 || undefined);
+    await until("both records", () => (got.includes("hello") && got.includes("world")) || undefined);
     await consumer.disconnect();
-    expect(got.sort()).toEqual(["hello", "world"]);
+    // A consumer group delivers at least once: a rebalance before the first offset commit (the group settling
+    // while three brokers learn of the new topic) hands the same record out again, as one CI run saw. What this
+    // test proves is that both records reach the group, and nothing else does.
+    expect([...new Set(got)].sort()).toEqual(["hello", "world"]);
   });
 
   it("commits and aborts transactions: read_committed consumers see only committed records", async () => {
