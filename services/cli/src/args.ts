@@ -92,6 +92,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: [{ name: "proposal-id", help: "e.g. prop-1a2b3c4d" }],
     options: [{ name: "immediate", kind: "flag", help: "regulator only: take effect now, without the notice period" }],
   },
+  {
+    id: "policy reject",
+    summary: "turn a proposal down before it takes effect (a side of its contracts, or a regulator)",
+    args: [{ name: "proposal-id", help: "e.g. prop-1a2b3c4d" }],
+    options: [{ name: "reason", kind: "string", value: "<text>", help: "why (required, at most 500 characters; recorded in the ledger and shown to every side)" }],
+  },
   { id: "policy apply", summary: "regulator: put an approved proposal into effect now", args: [{ name: "proposal-id", help: "e.g. prop-1a2b3c4d" }], options: [] },
   { id: "policy rollback", summary: "regulator: put an earlier version back in force", args: [{ name: "version", help: "a version from `px policy history`, e.g. v1" }], options: [] },
   { id: "policy history", summary: "published versions and rollbacks", args: [], options: [] },

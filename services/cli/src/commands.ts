@@ -90,6 +90,15 @@ const proposalAction = (action: "approve" | "apply"): Handler => async (ctx) => 
   return EXIT.ok;
 };
 
+const policyReject: Handler = async (ctx) => {
+  const reason = ctx.options.reason;
+  if (typeof reason !== "string" || reason.trim() === "") throw new UsageError('--reason "…" is required', "policy reject");
+  const p = await ctx.api().call("reject", { params: { id: ctx.args[0]! }, body: { reason } });
+  if (ctx.options.json) json(ctx, p);
+  else lines(ctx, renderProposalSummary(p));
+  return EXIT.ok;
+};
+
 const policyRollback: Handler = async (ctx) => {
   const r = await ctx.api().call("rollback", { body: { version: ctx.args[0]! } });
   if (ctx.options.json) json(ctx, r);
@@ -303,6 +312,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   "policy dry-run": policyDryRun,
   "policy propose": policyPropose,
   "policy approve": proposalAction("approve"),
+  "policy reject": policyReject,
   "policy apply": proposalAction("apply"),
   "policy rollback": policyRollback,
   "policy history": policyHistory,

@@ -64,6 +64,7 @@ function approvalsText(p: Proposal): string {
 function statusText(p: Proposal): string {
   if (p.status === "scheduled") return `scheduled (takes effect ${p.effectiveAt ?? "?"})`;
   if (p.status === "published") return `published as ${p.publishedVersion ?? "?"}${p.publishedAt ? ` at ${p.publishedAt}` : ""}`;
+  if (p.status === "rejected" && p.rejection) return `rejected by ${p.rejection.by} at ${p.rejection.at}: ${p.rejection.reason}`;
   return p.status;
 }
 

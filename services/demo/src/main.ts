@@ -8,12 +8,16 @@
  * version the router applies live. The regulator's floor keeps SF parcels' status reaching Taobao buyers.
  * Ends with checks that can fail: no buyer lost tracking; no field beyond policy reached anyone; the ledger
  * verifies and a tampered copy does not.
+ *
+ * `npm run demo -- --serve` then keeps the run's services up and serves the web console on its data (with a
+ * local Prometheus for the live flow when Debian's prometheus is installed) until Ctrl-C.
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DeliverySubscriber, PartyPublisher, type Delivery, type ParcelEventInput } from "@parcel-exchange/sdk";
-import { ConfigError, createKafka, createLogger, deleteTopicsWithPrefix, createMetricsRegistry, loadConfig, loadVerifier, localStackEnv, localStackUp, verifyKafkaAccess, type Config } from "@parcel-exchange/shared";
+import { ConfigError, createKafka, createLogger, deleteTopicsWithPrefix, createMetricsRegistry, loadConfig, loadVerifier, localStackEnv, localStackUp, serveMetrics, verifyKafkaAccess, type Config } from "@parcel-exchange/shared";
+import { prometheusBin, startConsole, startLocalPrometheus, type LocalPrometheus } from "@parcel-exchange/console";
 import { deprovisionDeployment, provisionDeployment, readParties } from "@parcel-exchange/provision";
 import { isolationCheck } from "./isolation.js";
 import { verifyChain } from "@parcel-exchange/ledger";
@@ -32,6 +36,8 @@ const PARCELS_PER_LANE = 30;
 const KEYS = { regulator: "px-dev-key-regulator-spb", hiveBox: "px-dev-key-hive-box", sf: "px-dev-key-sf-express", taobao: "px-dev-key-taobao", gateway: "px-dev-key-gateway" } as const;
 /** The event types Taobao takes by webhook in the demo. */
 const WEBHOOK_TYPES = ["TrackingEvent", "LockerEvent"] as const;
+/** Keep the run's services up and serve the console on them until Ctrl-C. */
+const SERVE = process.argv.slice(2).includes("--serve");
 
 function say(line = ""): void {
   process.stdout.write(`${line}\n`);
@@ -240,6 +246,9 @@ async function main(): Promise<number> {
     for (const p of c.problems.slice(0, 10)) say(`      ${p}`);
   }
 
+  if (SERVE) await serveConsole(config, apiUrl, registry);
+  else say("\nTo look at this run in the web console (who receives what, the proposals, the ledger, the live flow): npm run demo -- --serve");
+
   await Promise.all([...pubs.values()].map((p) => p.disconnect()));
   await Promise.all(subs.map((s) => s.disconnect()));
   await gateway.stop();
@@ -249,6 +258,34 @@ async function main(): Promise<number> {
   redis.disconnect();
   say(`\nThis run's topics are kept under ${config.topicPrefix}.* (inspect them with \`npx px tail\`); the next demo run removes them.`);
   return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** The console on the demo's policy service, the live flow from a local Prometheus scraping the demo's router and policy service; until Ctrl-C. */
+async function serveConsole(config: Config, policyUrl: string, routerRegistry: ReturnType<typeof createMetricsRegistry>): Promise<void> {
+  const metrics = await serveMetrics(routerRegistry, 0);
+  let prom: LocalPrometheus | undefined;
+  try {
+    prom = await startLocalPrometheus([
+      { job: "router", address: `127.0.0.1:${(metrics.address() as { port: number }).port}` },
+      { job: "policy", address: new URL(policyUrl).host },
+    ]);
+  } catch (err) {
+    say(`The live flow page stays empty: ${(err as Error).message} (${prometheusBin()}).`);
+  }
+  const consoleApp = await startConsole({ ...config, console: { ...config.console, ...(prom ? { prometheusUrl: prom.url } : {}) } }, { policyUrl });
+  say(`\nThe web console serves this run at ${consoleApp.url}${prom ? ` (live flow from Prometheus at ${prom.url})` : ""}. Sign in with a development key of policies/users.json:`);
+  say(`  ${KEYS.regulator}  the regulator (State Post Bureau): sees everything, approves, applies, rolls back`);
+  say(`  ${KEYS.taobao}  Taobao's compliance officer: what concerns Taobao; approves or rejects changes to its contracts`);
+  say("  px-dev-key-viewer  a viewer: reads everything, changes nothing");
+  say("Press Ctrl-C to stop.");
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  say("\nStopping the console and the demo's services...");
+  await consoleApp.stop();
+  await prom?.stop();
+  await new Promise((r) => metrics.close(r));
 }
 
 main().then(

@@ -7,6 +7,7 @@
 export const LEDGER_ENTRY_TYPES = [
   "policy.proposed",
   "policy.rejected",
+  "policy.proposal_rejected",
   "policy.approved",
   "policy.scheduled",
   "policy.published",

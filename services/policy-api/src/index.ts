@@ -7,7 +7,7 @@
  * (`px`, a party's tooling) depends on it without the service.
  */
 import type { EventType, PartyInfo, SharedErrorCode } from "@parcel-exchange/shared";
-import type { LedgerEntry, LedgerErrorCode } from "@parcel-exchange/ledger";
+import type { LedgerEntry, LedgerErrorCode, VerifyResult } from "@parcel-exchange/ledger";
 
 /** Every code a policy service error carries (INTERNAL: an unexpected failure, answered as such). */
 export const POLICY_ERROR_CODES = [
@@ -147,7 +147,8 @@ export interface DisableWebhookRequest {
   readonly reason: string;
 }
 
-export type ProposalStatus = "proposed" | "scheduled" | "published" | "superseded";
+/** `rejected`: a required side or a regulator turned it down (POST /v1/proposals/{id}/reject); final. */
+export type ProposalStatus = "proposed" | "scheduled" | "published" | "superseded" | "rejected";
 
 export interface Approval {
   readonly by: string;
@@ -173,6 +174,77 @@ export interface Proposal {
   readonly effectiveAt?: string;
   readonly publishedVersion?: string;
   readonly publishedAt?: string;
+  /** Set when status is `rejected`. */
+  readonly rejection?: { readonly by: string; readonly role: Role; readonly party?: string; readonly at: string; readonly reason: string };
+}
+
+// ------------------------------------------------------------------------------------------- identity, matrix, ledger check
+
+/** Who the key in the request belongs to (GET /v1/whoami). */
+export interface WhoAmI {
+  readonly id: string;
+  readonly role: Role;
+  /** A party user's party. */
+  readonly party?: string;
+}
+
+/** How a field reaches a recipient in some routing cases, and the rules of the policy that decided it. */
+export interface MatrixCell {
+  /** keep, mask, token, coarsen or drop; "(not delivered)" for the cases where the event is not delivered at all. */
+  readonly action: string;
+  /** Routing cases (source, platform, courier, locker) where this is the action. */
+  readonly cases: number;
+  /** The `rule` names the decisions gave for this action, sorted. */
+  readonly rules: readonly string[];
+}
+
+/** One recipient × event type × field of the matrix. */
+export interface MatrixRow {
+  /** The recipient party. */
+  readonly party: string;
+  readonly eventType: EventType;
+  readonly field: string;
+  /** The field's data class in the schema, e.g. "secret.pickup_code". */
+  readonly dataClass: string;
+  /** Most cases first. */
+  readonly cells: readonly MatrixCell[];
+}
+
+/** Who receives what under one policy version (GET /v1/policy/versions/{version}/matrix). */
+export interface PolicyMatrix {
+  readonly version: string;
+  /** Whether this is the version in force. */
+  readonly inForce: boolean;
+  /** The recipients shown (a party user: itself first, then those receiving its data). */
+  readonly parties: readonly string[];
+  readonly eventTypes: readonly EventType[];
+  /**
+   * For a party user, only what concerns it: what it receives, and what others receive of the events it is the
+   * source of. Regulators and viewers see everything.
+   */
+  readonly scope: "all" | { readonly party: string };
+  readonly rows: readonly MatrixRow[];
+  /** Routing cases compared. */
+  readonly cases: number;
+}
+
+/** A ledger entry with the result of checking it. */
+export interface CheckedLedgerEntry {
+  readonly entry: LedgerEntry;
+  /** Problems of this entry (altered content, a signature that does not verify, a broken link, …); empty when it checks out. */
+  readonly problems: readonly { readonly kind: string; readonly message: string }[];
+}
+
+/** The ledger as read at one moment, checked by the policy service with its public key (GET /v1/ledger/verify). */
+export interface LedgerCheck {
+  /** Chain and signature verification of all entries (the logic of `px ledger verify`). */
+  readonly result: VerifyResult;
+  readonly entries: readonly CheckedLedgerEntry[];
+}
+
+export interface RejectRequest {
+  /** Why (shown to every side and recorded in the ledger), 1–500 characters. */
+  readonly reason: string;
 }
 
 export interface HistoryItem {
@@ -277,6 +349,10 @@ export const API_ROUTES = {
   disableWebhook: { method: "POST", path: "/v1/webhooks/{id}/disable", status: 200, summary: "Stop deliveries to an endpoint (the gateway does so on 410 or after the whole retry schedule failed)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND"], roles: ["party", "regulator", "gateway"] },
   enableWebhook: { method: "POST", path: "/v1/webhooks/{id}/enable", status: 200, summary: "Resume deliveries to a disabled endpoint", errors: ["FORBIDDEN", "NOT_FOUND"], roles: CHANGERS },
   webhookTargets: { method: "GET", path: "/v1/webhooks/targets", status: 200, summary: "Gateway only: enabled endpoints with their signing secrets", errors: [], roles: ["gateway"] },
+  whoami: { method: "GET", path: "/v1/whoami", status: 200, summary: "The user the key belongs to: id, role and party", errors: [], roles: READERS },
+  matrix: { method: "GET", path: "/v1/policy/versions/{version}/matrix", status: 200, summary: "Who receives what under a version: recipient × event type × field → action, with the deciding rules (a party sees what concerns it)", errors: ["NOT_FOUND"], roles: READERS },
+  reject: { method: "POST", path: "/v1/proposals/{id}/reject", status: 200, summary: "Turn down a proposal that is not yet in force (a required side or a regulator)", errors: ["REQUEST_INVALID", "FORBIDDEN", "NOT_FOUND", "CONFLICT"], roles: CHANGERS },
+  ledgerVerify: { method: "GET", path: "/v1/ledger/verify", status: 200, summary: "Every ledger entry with its hash-chain and signature check", errors: [], roles: READERS },
   ledger: { method: "GET", path: "/v1/ledger", status: 200, summary: "Every ledger entry", errors: [], roles: READERS },
   ledgerExport: { method: "GET", path: "/v1/ledger/export", status: 200, summary: "The ledger as JSON lines", errors: [], contentType: "application/x-ndjson", roles: READERS },
 } as const satisfies Readonly<Record<string, RouteSpec>>;
@@ -291,6 +367,7 @@ export interface ApiRequests {
   rollback: RollbackRequest;
   createWebhook: CreateWebhookRequest;
   disableWebhook: DisableWebhookRequest;
+  reject: RejectRequest;
 }
 
 export type RequestOf<O extends Operation> = O extends keyof ApiRequests ? ApiRequests[O] : undefined;
@@ -312,6 +389,10 @@ export interface ApiResponses {
   disableWebhook: WebhookEndpoint;
   enableWebhook: WebhookEndpoint;
   webhookTargets: readonly WebhookTarget[];
+  whoami: WhoAmI;
+  matrix: PolicyMatrix;
+  reject: Proposal;
+  ledgerVerify: LedgerCheck;
   ledger: readonly LedgerEntry[];
   /** JSON lines, one entry per line. */
   ledgerExport: string;

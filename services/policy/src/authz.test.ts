@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Contract } from "./api.js";
-import { authorizeApply, authorizeApprove, authorizePropose, authorizeRollback, type ContractsInForce } from "./authz.js";
+import { authorizeApply, authorizeApprove, authorizePropose, authorizeReject, authorizeRollback, type ContractsInForce } from "./authz.js";
 import { ForbiddenError } from "./errors.js";
 import type { User } from "./users.js";
 
@@ -49,5 +49,12 @@ describe("authorization", () => {
       forbidden(() => authorizeApply(u), /only a regulator/);
       forbidden(() => authorizeRollback(u), /only a regulator/);
     }
+  });
+  it("lets a side of the proposal's contracts or a regulator reject it, and nobody else", () => {
+    const p = { requiredSides: ["jd", "zto"] };
+    expect(() => authorizeReject(jd, p)).not.toThrow();
+    expect(() => authorizeReject(regulator, p)).not.toThrow();
+    forbidden(() => authorizeReject(taobao, p), /not a side/);
+    forbidden(() => authorizeReject(viewer, p), /viewer/);
   });
 });

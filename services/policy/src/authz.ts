@@ -37,3 +37,9 @@ export function authorizeApply(user: User): void {
 export function authorizeRollback(user: User): void {
   if (user.role !== "regulator") throw new ForbiddenError("only a regulator may roll back");
 }
+
+/** Turning a proposal down: a side of the contracts it changes, or a regulator. */
+export function authorizeReject(user: User, p: Pick<Proposal, "requiredSides">): void {
+  if (user.role === "viewer") throw new ForbiddenError(`${user.id} is a viewer and may not reject`);
+  if (user.role === "party" && !p.requiredSides.includes(user.party!)) throw new ForbiddenError(`${user.id} is not a side of the contracts this proposal changes`);
+}

@@ -13,6 +13,7 @@ import { compileAndTest } from "./compile.js";
 import { sampleRecent } from "./dryrun.js";
 import { ChangeRejectedError } from "./errors.js";
 import { ImpactWorkers } from "./impact-pool.js";
+import type { DecisionMatrix } from "./matrix.js";
 
 export interface Evaluation {
   /** The proposed bundle, unsigned. */
@@ -60,6 +61,11 @@ export class Evaluator {
     const sample = await sampleRecent(this.kafka, this.config, this.config.policyService.dryRunEvents);
     const { impact, dryRun } = await this.workers.run({ base, proposed: bundle, sample }, checks.impactTimeoutMs);
     return { bundle, impact, dryRun, tests: { passed: out.tests.passed, failed: out.tests.failed, coverage: out.tests.coverage } };
+  }
+
+  /** Who receives what under `bundle` (for `party` only, when given), computed in a worker under the impact time limit. */
+  matrix(bundle: PolicyBundle, party: string | undefined): Promise<DecisionMatrix> {
+    return this.workers.matrix(bundle, party, this.config.policyChecks.impactTimeoutMs);
   }
 
   /** Stops the worker threads. */

@@ -11,7 +11,7 @@ import { authorizePropose, type ContractsInForce } from "./authz.js";
 import { AuthError, ForbiddenError, RequestInvalidError, RouteNotFoundError } from "./errors.js";
 import { errorResponse } from "./http-errors.js";
 import { OPENAPI } from "./openapi.js";
-import { parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRollbackRequest } from "./requests.js";
+import { parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRejectRequest, parseRollbackRequest } from "./requests.js";
 import type { PolicyService } from "./service.js";
 import { parseCreateWebhookRequest, parseDisableWebhookRequest, type WebhookRules } from "./webhook-requests.js";
 import type { User, Users } from "./users.js";
@@ -82,6 +82,10 @@ function handlers(service: PolicyService, rules: WebhookRules): Handlers {
       return service.enableWebhook(user, params.id);
     },
     webhookTargets: async () => service.webhookTargets(),
+    whoami: async ({ user }) => ({ id: user.id, role: user.role, ...(user.party ? { party: user.party } : {}) }),
+    matrix: ({ user, params }) => service.matrix(user, params.version),
+    reject: async ({ user, body, params }) => service.reject(user, params.id, parseRejectRequest(body).reason.trim()),
+    ledgerVerify: () => service.ledgerCheck(),
     ledger: () => service.ledgerEntries(),
     ledgerExport: async () => (await service.ledgerEntries()).map((e) => JSON.stringify(e)).join("\n") + "\n",
   };

@@ -13,14 +13,26 @@ import { Worker } from "node:worker_threads";
 import type { PolicyBundle } from "@parcel-exchange/shared";
 import type { DryRunReport, Impact } from "./api.js";
 import type { Sampled } from "./dryrun.js";
+import type { DecisionMatrix } from "./matrix.js";
 import { ChangeRejectedError, ImpactWorkerError } from "./errors.js";
 
 export interface ImpactTask {
+  readonly kind: "impact";
   readonly id: number;
   readonly base: PolicyBundle;
   readonly proposed: PolicyBundle;
   readonly sample: readonly Sampled[];
 }
+
+/** Who receives what under one version (matrix.ts), for everyone or scoped to one party. */
+export interface MatrixTask {
+  readonly kind: "matrix";
+  readonly id: number;
+  readonly bundle: PolicyBundle;
+  readonly party?: string;
+}
+
+export type WorkerTask = ImpactTask | MatrixTask;
 
 export interface ImpactResult {
   readonly impact: Impact;
@@ -30,8 +42,11 @@ export interface ImpactResult {
 /** What a worker posts: that it has loaded, or the answer to a task. */
 export type WorkerMessage =
   | { readonly ready: true }
-  | ({ readonly id: number; readonly ok: true } & ImpactResult)
+  | ({ readonly id: number; readonly ok: true; readonly kind: "impact" } & ImpactResult)
+  | { readonly id: number; readonly ok: true; readonly kind: "matrix"; readonly matrix: DecisionMatrix }
   | { readonly id: number; readonly ok: false; readonly error: { readonly name: string; readonly code?: string | undefined; readonly message: string } };
+
+type Answer = Extract<WorkerMessage, { ok: true }>;
 
 const WORKER = new URL("./impact-worker.ts", import.meta.url);
 /** The worker is TypeScript like the rest of the service: it loads through tsx, under tsx and under vitest alike. */
@@ -87,7 +102,20 @@ export class ImpactWorkers {
    * The impact and dry run of `proposed` against `base` on `sample`. Throws ChangeRejectedError when it takes
    * longer than `timeoutMs` (the worker is terminated), runs out of memory, or the proposed policy fails.
    */
-  async run(task: Omit<ImpactTask, "id">, timeoutMs: number): Promise<ImpactResult> {
+  async run(task: Omit<ImpactTask, "id" | "kind">, timeoutMs: number): Promise<ImpactResult> {
+    const m = await this.post({ ...task, kind: "impact", base: portable(task.base), proposed: portable(task.proposed) }, timeoutMs, "computing the impact and dry run of the proposed policy");
+    if (m.kind !== "impact") throw new ImpactWorkerError(`the impact worker answered a ${m.kind} task`);
+    return { impact: m.impact, dryRun: m.dryRun };
+  }
+
+  /** Who receives what under `bundle` (for `party` only, when given); the same limits as run(). */
+  async matrix(bundle: PolicyBundle, party: string | undefined, timeoutMs: number): Promise<DecisionMatrix> {
+    const m = await this.post({ kind: "matrix", bundle: portable(bundle), ...(party !== undefined ? { party } : {}) }, timeoutMs, `computing who receives what under ${bundle.version}`);
+    if (m.kind !== "matrix") throw new ImpactWorkerError(`the impact worker answered a ${m.kind} task`);
+    return m.matrix;
+  }
+
+  private async post(task: Omit<ImpactTask, "id"> | Omit<MatrixTask, "id">, timeoutMs: number, what: string): Promise<Answer> {
     if (this.closed) throw new ImpactWorkerError("the impact workers are closed");
     const slot = this.idle.pop() ?? this.spawn();
     await slot.ready;
@@ -97,7 +125,7 @@ export class ImpactWorkers {
     /** Whether the worker is finished with: terminated at the limit, or failed. */
     let spent = false;
     try {
-      return await new Promise<ImpactResult>((resolve, reject) => {
+      return await new Promise<Answer>((resolve, reject) => {
         const finish = (): void => {
           clearTimeout(timer);
           worker.off("message", onMessage);
@@ -108,19 +136,19 @@ export class ImpactWorkers {
           finish();
           spent = true;
           void worker.terminate();
-          reject(new ChangeRejectedError(`computing the impact and dry run of the proposed policy took longer than ${timeoutMs} ms (PX_POLICY_IMPACT_TIMEOUT_MS) and was stopped`, { timeoutMs }));
+          reject(new ChangeRejectedError(`${what} took longer than ${timeoutMs} ms (PX_POLICY_IMPACT_TIMEOUT_MS) and was stopped`, { timeoutMs }));
         }, timeoutMs);
         const onMessage = (m: WorkerMessage): void => {
           if ("ready" in m || m.id !== id) return;
           finish();
-          if (m.ok) resolve({ impact: m.impact, dryRun: m.dryRun });
+          if (m.ok) resolve(m);
           else if (m.error.code === "POLICY_FAILED") reject(new ChangeRejectedError("the proposed policy fails when evaluated", { error: m.error.message }));
           else reject(new ImpactWorkerError(`the impact computation failed: ${m.error.name}: ${m.error.message}`));
         };
         const onError = (err: Error & { code?: string }): void => {
           finish();
           spent = true;
-          if (err.code === "ERR_WORKER_OUT_OF_MEMORY") reject(new ChangeRejectedError(`computing the impact of the proposed policy needed more than ${MAX_HEAP_MB} MB and was stopped`, {}));
+          if (err.code === "ERR_WORKER_OUT_OF_MEMORY") reject(new ChangeRejectedError(`${what} needed more than ${MAX_HEAP_MB} MB and was stopped`, {}));
           else reject(new ImpactWorkerError(`the impact worker failed (${err.message})`));
         };
         const onExit = (code: number): void => {
@@ -131,7 +159,7 @@ export class ImpactWorkers {
         worker.on("message", onMessage);
         worker.once("error", onError);
         worker.once("exit", onExit);
-        worker.postMessage({ ...task, id, base: portable(task.base), proposed: portable(task.proposed) } satisfies ImpactTask);
+        worker.postMessage({ ...task, id } satisfies WorkerTask);
       });
     } finally {
       if (!spent && !this.closed && this.idle.length < MAX_IDLE) {

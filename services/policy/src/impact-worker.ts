@@ -8,7 +8,8 @@ import type { PolicyBundle } from "@parcel-exchange/shared";
 import { PolicyEngine } from "@parcel-exchange/decision";
 import { dryRun } from "./dryrun.js";
 import { compareEngines } from "./impact.js";
-import type { ImpactTask, WorkerMessage } from "./impact-pool.js";
+import type { WorkerMessage, WorkerTask } from "./impact-pool.js";
+import { decisionMatrix } from "./matrix.js";
 
 /** Longest a single decision may take (as when the engines ran in the service). */
 const DECISION_TIMEOUT_MS = 1000;
@@ -34,12 +35,13 @@ async function engine(b: PolicyBundle): Promise<PolicyEngine> {
 const port = parentPort;
 if (!port) throw new Error("impact-worker.ts runs only as a worker thread (impact-pool.ts starts it)");
 
-port.on("message", (task: ImpactTask) => {
+port.on("message", (task: WorkerTask) => {
   void (async (): Promise<WorkerMessage> => {
     try {
+      if (task.kind === "matrix") return { id: task.id, ok: true, kind: "matrix", matrix: decisionMatrix(await engine(task.bundle), task.party) };
       const cur = await engine(task.base);
       const next = await engine(task.proposed);
-      return { id: task.id, ok: true, impact: compareEngines(cur, next), dryRun: dryRun(cur, next, task.sample) };
+      return { id: task.id, ok: true, kind: "impact", impact: compareEngines(cur, next), dryRun: dryRun(cur, next, task.sample) };
     } catch (err) {
       const e = err as { name?: unknown; code?: unknown; message?: unknown };
       return { id: task.id, ok: false, error: { name: String(e.name ?? "Error"), code: typeof e.code === "string" ? e.code : undefined, message: String(e.message ?? err) } };

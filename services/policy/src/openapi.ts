@@ -82,6 +82,12 @@ interface Components {
   WebhookSecret: Api.WebhookSecretResponse;
   CreateWebhookRequest: Api.CreateWebhookRequest;
   DisableWebhookRequest: Api.DisableWebhookRequest;
+  RejectRequest: Api.RejectRequest;
+  WhoAmI: Api.WhoAmI;
+  MatrixCell: Api.MatrixCell;
+  MatrixRow: Api.MatrixRow;
+  PolicyMatrix: Api.PolicyMatrix;
+  LedgerCheck: Api.LedgerCheck;
 }
 
 const ref = <K extends keyof Components>(name: K): Schema<Components[K]> => schema({ $ref: `#/components/schemas/${name}` });
@@ -149,11 +155,12 @@ const COMPONENTS: { readonly [K in keyof Components]: Schema<Components[K]> } = 
       requiredSides: arr(str),
       impact: ref("ProposalImpact"),
       dryRun: ref("DryRunReport"),
-      status: oneOf<Api.ProposalStatus>(["proposed", "scheduled", "published", "superseded"]),
+      status: oneOf<Api.ProposalStatus>(["proposed", "scheduled", "published", "superseded", "rejected"]),
       approvals: arr(ref("Approval")),
       effectiveAt: opt(str),
       publishedVersion: opt(str),
       publishedAt: opt(str),
+      rejection: opt(schema<NonNullable<Api.Proposal["rejection"]>>({ type: "object", required: ["by", "role", "at", "reason"], properties: { by: { type: "string" }, role: { enum: ["regulator", "party"] }, party: { type: "string" }, at: { type: "string" }, reason: { type: "string" } } })),
     },
     { description: "A proposed change with its impact, dry run, approvals and status." },
   ),
@@ -178,6 +185,29 @@ const COMPONENTS: { readonly [K in keyof Components]: Schema<Components[K]> } = 
     { additionalProperties: false },
   ),
   DisableWebhookRequest: obj<Api.DisableWebhookRequest>({ reason: schema<string>({ type: "string", minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+  RejectRequest: obj<Api.RejectRequest>({ reason: schema<string>({ type: "string", minLength: 1, maxLength: 500, description: "why; recorded in the ledger and shown to every side" }) }, { additionalProperties: false }),
+  WhoAmI: obj<Api.WhoAmI>({ id: str, role: oneOf<Api.Role>(ROLES), party: opt(str) }),
+  MatrixCell: obj<Api.MatrixCell>({ action: schema<string>({ type: "string", description: 'keep, mask, token, coarsen, drop, or "(not delivered)"' }), cases: num, rules: arr(str) }),
+  MatrixRow: obj<Api.MatrixRow>({ party: str, eventType: oneOf(EVENT_TYPES), field: str, dataClass: str, cells: arr(ref("MatrixCell")) }),
+  PolicyMatrix: obj<Api.PolicyMatrix>(
+    {
+      version: str,
+      inForce: bool,
+      parties: arr(str),
+      eventTypes: schema<Api.PolicyMatrix["eventTypes"]>({ type: "array", items: { enum: EVENT_TYPES } }),
+      scope: schema<Api.PolicyMatrix["scope"]>({ oneOf: [{ const: "all" }, { type: "object", required: ["party"], properties: { party: { type: "string" } } }] }),
+      rows: arr(ref("MatrixRow")),
+      cases: num,
+    },
+    { description: "Who receives what under one version: recipient × event type × field → actions, with the number of routing cases and the deciding rules." },
+  ),
+  LedgerCheck: obj<Api.LedgerCheck>(
+    {
+      result: schema<Api.LedgerCheck["result"]>({ type: "object", description: "ok, entries, head, headSeq and problems, as `px ledger verify` reports them" }),
+      entries: schema<Api.LedgerCheck["entries"]>({ type: "array", items: { type: "object", required: ["entry", "problems"], properties: { entry: { $ref: "#/components/schemas/LedgerEntry" }, problems: { type: "array", items: { type: "object", properties: { kind: { type: "string" }, message: { type: "string" } } } } } } }),
+    },
+    { description: "Every ledger entry with the result of checking its hash, link and signature with the policy service's public key." },
+  ),
 };
 
 // ------------------------------------------------------------------------------------------- paths
@@ -189,6 +219,7 @@ const REQUESTS: { readonly [O in keyof ApiRequests]: Schema<ApiRequests[O]> } = 
   rollback: ref("RollbackRequest"),
   createWebhook: ref("CreateWebhookRequest"),
   disableWebhook: ref("DisableWebhookRequest"),
+  reject: ref("RejectRequest"),
 };
 
 const RESPONSES: { readonly [O in Operation]: Schema<ApiResponses[O]> } = {
@@ -207,6 +238,10 @@ const RESPONSES: { readonly [O in Operation]: Schema<ApiResponses[O]> } = {
   disableWebhook: ref("WebhookEndpoint"),
   enableWebhook: ref("WebhookEndpoint"),
   webhookTargets: arr(ref("WebhookTarget")),
+  whoami: ref("WhoAmI"),
+  matrix: ref("PolicyMatrix"),
+  reject: ref("Proposal"),
+  ledgerVerify: ref("LedgerCheck"),
   ledger: arr(ref("LedgerEntry")),
   ledgerExport: str,
 };

@@ -97,6 +97,14 @@ export function parseRollbackRequest(body: Body): ApiRequests["rollback"] {
   return check("the request body", [...keyProblems(body, ["version"]), ...nonEmptyString(body, "version")], body);
 }
 
+/** Bodies of POST /v1/proposals/{id}/reject: a reason of 1–500 characters, recorded in the ledger. */
+export function parseRejectRequest(body: Body): ApiRequests["reject"] {
+  const problems = keyProblems(body, ["reason"]);
+  const r = body.reason;
+  if (r !== undefined && (typeof r !== "string" || r.trim() === "" || r.length > 500)) problems.push("'reason' must be a non-empty string of at most 500 characters");
+  return check("the request body", problems, body);
+}
+
 /** Bodies of routes that take none: empty, or an empty object. */
 export function parseNoBody(body: Body): undefined {
   check("the request body", keyProblems(body, []), body);

@@ -30,8 +30,9 @@ const BODIES: Partial<Record<Operation, unknown>> = {
   rotateWebhookSecret: {},
   disableWebhook: { reason: "410 Gone" },
   enableWebhook: {},
+  reject: { reason: "not now" },
 };
-const PARAMS = { id: "prop-1" };
+const PARAMS = { id: "prop-1", version: "v1" };
 const endpoint = { id: "ep_000000000000000000000001", party: "jd", url: "https://hooks.example.com/px", eventTypes: ["TrackingEvent"], format: "json", status: "enabled", createdAt: "", createdBy: "party:jd", secretIds: [] };
 
 /** Which service methods each request reached. */
@@ -60,6 +61,9 @@ const stub = {
   apply: record("apply", { id: "prop-1" }),
   rollback: record("rollback", "v1+abc"),
   ledgerEntries: record("ledgerEntries", []),
+  matrix: record("matrix", { version: "v1", inForce: true, parties: [], eventTypes: [], scope: "all", rows: [], cases: 0 }),
+  reject: record("reject", { id: "prop-1", status: "rejected" }),
+  ledgerCheck: record("ledgerCheck", { result: { ok: true, entries: 0, problems: [] }, entries: [] }),
   listWebhooks: () => {
     reached.push("listWebhooks");
     return [];
@@ -121,6 +125,7 @@ describe("roles of the routes", () => {
     expect(roles.evaluate).toEqual(["party", "regulator"]);
     expect(roles.propose).toEqual(["party", "regulator"]);
     expect(roles.approve).toEqual(["party", "regulator"]);
+    expect(roles.reject).toEqual(["party", "regulator"]);
     expect(roles.apply).toEqual(["regulator"]);
     expect(roles.rollback).toEqual(["regulator"]);
   });
@@ -134,6 +139,7 @@ describe("roles of the routes", () => {
         if (allowed) {
           expect(r.status, `${op} as ${role}: ${JSON.stringify(r.body)}`).toBe(API_ROUTES[op].status);
           if (op === "currentVersion") expect(r.body).toEqual({ version: "v1+abc" });
+          else if (op === "whoami") expect(r.body).toEqual({ viewer: { id: "viewer:v", role: "viewer" }, party: { id: "party:jd", role: "party", party: "jd" }, regulator: { id: "regulator:r", role: "regulator" } }[role as "viewer"]);
           else expect(reached.length, `${op} as ${role} reaches the service`).toBeGreaterThan(0);
         } else {
           expect(r.status, `${op} as ${role}`).toBe(403);

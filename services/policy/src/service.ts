@@ -9,12 +9,13 @@
  * runs the timers that publish proposals whose notice has ended and record delivery counts.
  */
 import type { Kafka } from "kafkajs";
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { Config, Logger, PolicyBundle, Signer, Verifier } from "@parcel-exchange/shared";
 import { buildBundle } from "@parcel-exchange/policy-build";
 import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
-import type { CreateWebhookRequest, HistoryItem, PolicyChange, Proposal, WebhookEndpoint, WebhookSecretResponse, WebhookTarget } from "./api.js";
-import { authorizeApply, authorizeApprove, authorizePropose, authorizeRollback, type ContractsInForce } from "./authz.js";
+import { verifyChain } from "@parcel-exchange/ledger";
+import type { CreateWebhookRequest, HistoryItem, LedgerCheck, PolicyChange, PolicyMatrix, Proposal, WebhookEndpoint, WebhookSecretResponse, WebhookTarget } from "./api.js";
+import { authorizeApply, authorizeApprove, authorizePropose, authorizeReject, authorizeRollback, type ContractsInForce } from "./authz.js";
 import { DeliveryCountsRecorder } from "./counts.js";
 import { Evaluator, type Evaluation } from "./evaluate.js";
 import { historyOf } from "./history.js";
@@ -37,7 +38,7 @@ export interface ServiceDeps {
   /** The policy service's public key: its own stored state is verified with it at start. */
   readonly verifier: Verifier;
   readonly ledger: LedgerStore;
-  /** Where px_policy_state_refused_total is registered. */
+  /** Where px_policy_state_refused_total and px_policy_release_sequence are registered. */
   readonly metrics: Registry;
   /** Clock, replaceable in tests. */
   readonly now?: () => number;
@@ -46,10 +47,13 @@ export interface ServiceDeps {
 /** How often scheduled proposals are checked, and delivery counts recorded. */
 const PUBLISH_DUE_MS = 250;
 const COUNTS_MS = 5_000;
+const MATRICES_KEPT = 16;
 
 export class PolicyService {
   private readonly queue = new SerialQueue();
   private readonly timers: Repeating[] = [];
+  /** Matrices by version and scope (the last MATRICES_KEPT asked for). */
+  private readonly matrices = new Map<string, Promise<Omit<PolicyMatrix, "version" | "inForce" | "scope">>>();
 
   private constructor(
     private readonly d: ServiceDeps,
@@ -79,6 +83,8 @@ export class PolicyService {
       // First start (the ledger has never put a version in force): the repository's policies/ become version 1.
       await versions.publish(await buildBundle(d.config.opaBin, { label: "v1" }), "policy-service", { initial: true });
     }
+    // Read at each scrape: the sequence in force from start-up on, and each release (publish, rollback) as it is sent.
+    new Gauge({ name: "px_policy_release_sequence", help: "Release sequence of the policy version in force, as last sent to the routers (compare with px_router_policy_sequence)", registers: [d.metrics], collect() { this.set(versions.sequence()); } });
     const notices = await NoticePublisher.connect(d.kafka, d.config);
     const evaluator = new Evaluator(d.config, d.kafka);
     const workflow = await ProposalWorkflow.open({ ...d, index, onRefused, versions, evaluator, notices, now });
@@ -135,6 +141,39 @@ export class PolicyService {
     return historyOf(await this.d.ledger.readAll());
   }
 
+  /**
+   * Who receives what under `version`: every recipient for regulators and viewers, for a party only what
+   * concerns it (what it receives, and what others receive of the events it is the source of). Computed once
+   * per version and scope in the impact worker (a version is immutable), the last few kept.
+   */
+  async matrix(user: User, version: string): Promise<PolicyMatrix> {
+    const bundle = this.bundle(version); // NotFoundError for a version the service does not hold
+    const party = user.role === "party" ? user.party! : undefined;
+    const key = `${version}|${party ?? "*"}`;
+    let m = this.matrices.get(key);
+    if (!m) {
+      m = this.evaluator.matrix(bundle, party);
+      m.catch(() => this.matrices.delete(key));
+      this.matrices.set(key, m);
+      while (this.matrices.size > MATRICES_KEPT) this.matrices.delete(this.matrices.keys().next().value!);
+    }
+    const computed = await m;
+    return { version, inForce: version === this.currentVersion(), scope: party === undefined ? "all" : { party }, ...computed };
+  }
+
+  /**
+   * The ledger as read now, checked with the service's public key (hash chain, links and signatures: what
+   * `px ledger verify` checks), each entry with its own problems. A forged or altered entry is reported, not
+   * hidden.
+   */
+  async ledgerCheck(): Promise<LedgerCheck> {
+    const entries = await this.d.ledger.readAll();
+    const result = verifyChain(entries, this.d.verifier);
+    const byIndex = new Map<number, { kind: string; message: string }[]>();
+    for (const p of result.problems) byIndex.set(p.index, [...(byIndex.get(p.index) ?? []), { kind: p.kind, message: p.message }]);
+    return { result, entries: entries.map((entry, i) => ({ entry, problems: byIndex.get(i) ?? [] })) };
+  }
+
   /** Compiles and tests the change on top of the version in force, then computes its impact and dry run. */
   evaluate(change: PolicyChange): Promise<Evaluation> {
     return this.workflow.evaluate(change);
@@ -151,6 +190,14 @@ export class PolicyService {
     return this.queue.run(async () => {
       authorizeApprove(user, this.workflow.proposal(id), immediate);
       return this.workflow.approve(user, id, immediate);
+    });
+  }
+
+  /** A side of the proposal's contracts, or a regulator, turns it down before it takes effect. */
+  async reject(user: User, id: string, reason: string): Promise<Proposal> {
+    return this.queue.run(async () => {
+      authorizeReject(user, this.workflow.proposal(id));
+      return this.workflow.rejectProposal(user, id, reason);
     });
   }
 

@@ -32,6 +32,7 @@ const STATUS_AFTER: Readonly<Record<string, readonly Proposal["status"][]>> = {
   "policy.approved": ["proposed", "scheduled"],
   "policy.scheduled": ["scheduled"],
   "policy.published": ["published"],
+  "policy.proposal_rejected": ["rejected"],
 };
 
 export class ProposalWorkflow {
@@ -133,12 +134,25 @@ export class ProposalWorkflow {
   /** Adds (or replaces) the user's approval; publishes or schedules the proposal once it is approved. */
   async approve(user: User, id: string, immediate: boolean): Promise<Proposal> {
     const current = this.proposal(id);
-    if (current.status === "published" || current.status === "superseded") throw new ConflictError(`proposal ${id} is already ${current.status}`);
+    if (current.status === "published" || current.status === "superseded" || current.status === "rejected") throw new ConflictError(`proposal ${id} is already ${current.status}`);
     const p: Proposal = { ...current, approvals: [...current.approvals.filter((a) => a.by !== user.id), this.approval(user, immediate)] };
     const entry = await this.d.ledger.append({ type: "policy.approved", actor: user.id, body: { proposal: p.id, immediate } });
     await this.proposals.put(p.id, p, entry);
     if (p.status === "scheduled" && immediate) return this.publish(p, user.id);
     return this.advance(p);
+  }
+
+  /**
+   * Turns a proposal down for good (a side of its contracts or a regulator, checked by the caller): it is not
+   * published, also not when its notice period ends. A proposal already in force is rolled back instead.
+   */
+  async rejectProposal(user: User, id: string, reason: string): Promise<Proposal> {
+    const current = this.proposal(id);
+    if (current.status !== "proposed" && current.status !== "scheduled") throw new ConflictError(`proposal ${id} is ${current.status}; only a proposal not yet in force can be rejected`);
+    const p: Proposal = { ...current, status: "rejected", rejection: { by: user.id, role: user.role, ...(user.party ? { party: user.party } : {}), at: this.iso(), reason } };
+    const entry = await this.d.ledger.append({ type: "policy.proposal_rejected", actor: user.id, body: { proposal: id, reason, was: current.status } });
+    await this.proposals.put(p.id, p, entry);
+    return p;
   }
 
   /** Publishes every scheduled proposal whose notice period has ended. */

@@ -50,6 +50,8 @@ export interface Config {
     readonly fetchMaxWaitMs: number;
     /** How often the router lists topics to take up a newly provisioned party's ingress topics. */
     readonly topicRefreshMs: number;
+    /** How often the router measures its consumer group's lag (px_router_consumer_lag). */
+    readonly lagIntervalMs: number;
     /** The Kafka client the router consumes and produces with (services/router/src/kafka-client). */
     readonly kafkaClient: "kafkajs" | "platformatic";
   };
@@ -97,6 +99,21 @@ export interface Config {
      * in all); the tests shrink it; production refuses any other value.
      */
     readonly scheduleScale: number;
+  };
+  /** The web console (services/console): regulators', parties' and viewers' pages over the policy service. */
+  readonly console: {
+    /** PX_CONSOLE_PORT (8490). */
+    readonly port: number;
+    /** PX_CONSOLE_HOST: loopback by default; 0.0.0.0 behind a TLS-terminating proxy. */
+    readonly host: string;
+    /** PX_CONSOLE_SESSION_KEY: at least 32 characters; encrypts and authenticates the session cookie. Required in production. */
+    readonly sessionKey: string;
+    /** PX_CONSOLE_SESSION_TTL_MS: how long a sign-in lasts (8 h). */
+    readonly sessionTtlMs: number;
+    /** PX_CONSOLE_SECURE_COOKIE: the cookie is sent over HTTPS only; production refuses false. */
+    readonly secureCookie: boolean;
+    /** PX_PROMETHEUS_URL: the Prometheus the live-flow page queries; absent, the page says how to start one. */
+    readonly prometheusUrl?: string;
   };
   /** What every policy change must pass, and the limits its checks of submitted Rego run under. */
   readonly policyChecks: {
@@ -248,6 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
       sessionTimeoutMs: int(env, "PX_ROUTER_SESSION_TIMEOUT_MS", 30_000, 6_000, 300_000),
       fetchMaxWaitMs: int(env, "PX_ROUTER_FETCH_MAX_WAIT_MS", 20, 0, 5_000),
       topicRefreshMs: int(env, "PX_ROUTER_TOPIC_REFRESH_MS", 10_000, 500, 600_000),
+      lagIntervalMs: int(env, "PX_ROUTER_LAG_INTERVAL_MS", 10_000, 500, 600_000),
       kafkaClient: kafkaClient(env),
     },
     masks: { phone: { keepStart: phoneStart, keepEnd: phoneEnd }, name: { keepStart: nameStart } },
@@ -279,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
       endpointsRefreshMs: int(env, "PX_GATEWAY_ENDPOINTS_REFRESH_MS", 2_000, 100, 600_000),
     },
     webhooks: webhookRules(env, mode),
+    console: consoleSettings(env, mode),
     policyChecks: {
       minCoverage: int(env, "PX_POLICY_MIN_COVERAGE", 90, 0, 100),
       opaTimeoutMs: int(env, "PX_POLICY_SANDBOX_TIMEOUT_MS", 5_000, 100, 600_000),
@@ -315,6 +334,27 @@ function gatewayInstance(env: Env): string {
   const v = str(env, "PX_GATEWAY_INSTANCE_ID", hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 60) || "gateway");
   if (!/^[A-Za-z0-9_-]{1,60}$/.test(v)) throw new ConfigError("PX_GATEWAY_INSTANCE_ID", `'${v}' is not an instance name`, "use 1 to 60 letters, digits, '_' and '-', unique per running gateway");
   return v;
+}
+
+const DEV_CONSOLE_SESSION_KEY = "px-local-development-console-session-key-not-for-production";
+
+function consoleSettings(env: Env, mode: string): Config["console"] {
+  const sessionKey = str(env, "PX_CONSOLE_SESSION_KEY", mode === "production" ? "" : DEV_CONSOLE_SESSION_KEY);
+  if (sessionKey.length < 32) {
+    throw new ConfigError("PX_CONSOLE_SESSION_KEY", sessionKey === "" ? "is required in production" : "is shorter than 32 characters", "set PX_CONSOLE_SESSION_KEY to a random secret of at least 32 characters (e.g. `openssl rand -hex 32`)");
+  }
+  if (mode === "production" && sessionKey === DEV_CONSOLE_SESSION_KEY) throw new ConfigError("PX_CONSOLE_SESSION_KEY", "is the development key", "set PX_CONSOLE_SESSION_KEY to a random secret of your own");
+  const secureCookie = bool(env, "PX_CONSOLE_SECURE_COOKIE", mode === "production");
+  if (mode === "production" && !secureCookie) throw new ConfigError("PX_CONSOLE_SECURE_COOKIE", "is false in production", "unset it: in production the session cookie is sent over HTTPS only");
+  const prom = str(env, "PX_PROMETHEUS_URL", "");
+  return {
+    port: int(env, "PX_CONSOLE_PORT", 8490, 0, 65535),
+    host: str(env, "PX_CONSOLE_HOST", "127.0.0.1"),
+    sessionKey,
+    sessionTtlMs: int(env, "PX_CONSOLE_SESSION_TTL_MS", 8 * 3_600_000, 60_000, 7 * 24 * 3_600_000),
+    secureCookie,
+    ...(prom !== "" ? { prometheusUrl: url(env, "PX_PROMETHEUS_URL", prom, ["http:", "https:"]) } : {}),
+  };
 }
 
 function webhookRules(env: Env, mode: string): Config["webhooks"] {

@@ -1,0 +1,20 @@
+import { createLogger, loadConfig } from "@parcel-exchange/shared";
+import { startConsole } from "./start.js";
+
+const log = createLogger("console", process.env.PX_LOG_LEVEL ?? "info");
+try {
+  const config = loadConfig();
+  const c = await startConsole(config, { log });
+  const stop = (): void => {
+    setTimeout(() => process.exit(1), 10_000).unref();
+    c.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+} catch (err) {
+  log.fatal({ err }, "console did not start");
+  process.exit(1);
+}
