@@ -26,7 +26,8 @@ const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao
 const SHOTS = join(ROOT, "test-output", "console");
 const CHROMIUM = process.env.PX_CHROMIUM ?? "/usr/bin/chromium";
 
-let config: Config;
+// At load time, so that the provisioning setup gives this deployment its schemas and ingress topics.
+const config: Config = testConfig("console", { PX_DRY_RUN_EVENTS: "1000" });
 let policy: RunningPolicyService;
 let router: RunningRouter;
 let routerMetrics: Server;
@@ -64,7 +65,6 @@ async function consolePost(page: Page, path: string, form: Record<string, string
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  config = testConfig("console", { PX_DRY_RUN_EVENTS: "1000" });
   policy = await startPolicyService(config);
   router = await startRouter(config);
   routerMetrics = createServer((_req, res) => {
@@ -204,13 +204,13 @@ describe("the console in a browser", () => {
 
     await page.getByRole("link", { name: "Who receives what" }).click();
     await expect.poll(() => page.getByTestId("matrix-version").textContent()).toContain(`${published.publishedVersion} · in force`);
-    const after = ((await pickupCell(page).getAttribute("data-actions")) ?? "").split(" ");
+    const after = ((await pickupCell(page).getAttribute("data-actions")) ?? "").split(",");
     expect(after).toContain("drop");
     expect(after.filter((a) => a !== "drop" && a !== "(not delivered)")).toEqual([]);
     await shot(page, "matrix");
     // The earlier version is still there to look at, with the pickup code as it was.
     await page.getByLabel("Policy version").selectOption(proposal.baseVersion);
-    await page.waitForURL(new RegExp(`version=${proposal.baseVersion}`));
+    await page.waitForURL((u) => u.searchParams.get("version") === proposal.baseVersion);
     expect(await pickupCell(page).getAttribute("data-actions")).toBe(before);
 
     await page.goto(`${consoleApp.url}/proposals`);

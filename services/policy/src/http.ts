@@ -98,8 +98,25 @@ interface Route {
 
 const ROUTES: readonly Route[] = (Object.keys(API_ROUTES) as Operation[]).map((op) => ({
   op,
-  pattern: new RegExp(`^${API_ROUTES[op].path.replace(/\{(\w+)\}/g, "(?<$1>[\\w-]+)")}$`),
+  // A parameter is one path segment: ids, and versions such as v2+3f9c0a1b (sent percent-encoded, decoded below).
+  pattern: new RegExp(`^${API_ROUTES[op].path.replace(/\{(\w+)\}/g, "(?<$1>[\\w.%+-]+)")}$`),
 }));
+
+/** Path parameters percent-decoded; one that does not decode, or decodes to a '/', is a malformed request. */
+function decodeParams(groups: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(groups)) {
+    let d: string;
+    try {
+      d = decodeURIComponent(v);
+    } catch {
+      throw new RequestInvalidError(`the path parameter '${k}'`, ["it is not valid percent-encoding"]);
+    }
+    if (d.includes("/")) throw new RequestInvalidError(`the path parameter '${k}'`, ["it may not contain '/'"]);
+    out[k] = d;
+  }
+  return out;
+}
 
 /** The route table's roles (api.ts), checked before anything else of the request is read. */
 function authorizeRoute(user: User, op: Operation): void {
@@ -133,7 +150,7 @@ export function policyApi(service: PolicyService, users: Users, log: Logger, reg
         user = users.authenticate(req.headers.authorization);
         authorizeRoute(user, route.op);
         const body = req.method === "POST" ? await readBody(req) : {};
-        const params = (route.pattern.exec(path)?.groups ?? {}) as PathParams<Operation>;
+        const params = decodeParams(route.pattern.exec(path)?.groups ?? {}) as PathParams<Operation>;
         const out = await handle[route.op]({ user, body, params });
         status = spec.status;
         log.info({ user: user.id, method: req.method, path, status }, "policy api");

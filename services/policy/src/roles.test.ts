@@ -32,7 +32,7 @@ const BODIES: Partial<Record<Operation, unknown>> = {
   enableWebhook: {},
   reject: { reason: "not now" },
 };
-const PARAMS = { id: "prop-1", version: "v1" };
+const PARAMS = { id: "prop-1", version: "v2+3f9c0a1b" }; // a version as the service names them: sent percent-encoded
 const endpoint = { id: "ep_000000000000000000000001", party: "jd", url: "https://hooks.example.com/px", eventTypes: ["TrackingEvent"], format: "json", status: "enabled", createdAt: "", createdBy: "party:jd", secretIds: [] };
 
 /** Which service methods each request reached. */

@@ -13,7 +13,7 @@ function cell(row: MatrixRow | undefined, party: string, type: string, field: st
   if (!row) return html`<td data-party="${party}" data-type="${type}" data-field="${field}" class="empty"><span class="sr-only">not shown</span>—</td>`;
   const total = row.cells.reduce((n, c) => n + c.cases, 0);
   const label = (c: MatrixCell) => html`<span class="${cellClass(c.action)}">${c.action}</span>${row.cells.length > 1 ? html` <small>${c.cases}/${total}</small>` : ""}`;
-  return html`<td data-party="${party}" data-type="${type}" data-field="${field}" data-actions="${row.cells.map((c) => c.action).join(" ")}">
+  return html`<td data-party="${party}" data-type="${type}" data-field="${field}" data-actions="${row.cells.map((c) => c.action).join(",")}">
 <details><summary>${row.cells.map((c, i) => html`${i > 0 ? html`<br>` : ""}${label(c)}`)}</summary>
 <ul class="rules">${row.cells.map((c) => html`<li><span class="${cellClass(c.action)}">${c.action}</span> in ${c.cases} of ${total} cases: ${c.rules.map((r, i) => html`${i > 0 ? ", " : ""}<code>${r}</code>`)}</li>`)}</ul></details></td>`;
 }

@@ -76,7 +76,7 @@ describe("the matrix page", () => {
 
   it("marks each cell with its actions and case counts, and offers a regulator the rollback of a version not in force", () => {
     const out = matrixPage({ session: session("regulator"), csrf: "tok", path: "/matrix" }, m, [{ version: "v1", kind: "published", at: "", by: "", previous: null, summary: {} }]);
-    expect(out).toContain('data-party="taobao" data-type="LockerEvent" data-field="pickupCode" data-actions="drop (not delivered)"');
+    expect(out).toContain('data-party="taobao" data-type="LockerEvent" data-field="pickupCode" data-actions="drop,(not delivered)"');
     expect(out).toContain("4/6");
     expect(out).toContain("Put v2 back in force");
     expect(out).toMatch(/<option value="v2" selected>/);
