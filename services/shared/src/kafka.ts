@@ -1,4 +1,5 @@
 /** kafkajs client construction and topic provisioning, both from configuration. */
+import { createRequire } from "node:module";
 import { Kafka, logLevel, type Admin, type Consumer, type ConsumerSubscribeTopic, type ConsumerSubscribeTopics, type ITopicConfig, type KafkaConfig, type logCreator, type Producer, type ProducerConfig, type SASLOptions } from "kafkajs";
 import type { SASLOptions as PlatformaticSasl } from "@platformatic/kafka";
 import type { Config } from "./config.js";
@@ -6,14 +7,33 @@ import { ConfigError, DependencyError, errorChain } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { keyPartitioner } from "./partitioner.js";
 
+/** The messages of the Kafka protocol errors kafkajs retries by itself (its own table of error codes). */
+const RETRIABLE_MESSAGES: ReadonlySet<string> = new Set(
+  (createRequire(import.meta.url)("kafkajs/src/protocol/error.js") as { errorCodes: readonly { message: string; retriable: boolean }[] }).errorCodes.filter((e) => e.retriable).map((e) => e.message),
+);
+
+/**
+ * The level a kafkajs log entry is logged at. kafkajs logs at ERROR every broker answer with an error code and
+ * every send it is about to retry, also those it retries by itself (a coordinator still loading, a topic not yet
+ * on every broker, CONCURRENT_TRANSACTIONS right after a commit): those are expected and go to debug. What is
+ * not retriable, and a retriable error kafkajs gives up on (it reaches the caller, who reports it), stays an
+ * error.
+ */
+export function kafkajsLogLevel(level: logLevel, entry: { readonly message?: unknown; readonly error?: unknown }): "error" | "warn" | "debug" | "trace" {
+  if (level === logLevel.ERROR) {
+    const sendRetry = typeof entry.message === "string" && entry.message.startsWith("Failed to send messages: ") ? entry.message.slice("Failed to send messages: ".length) : undefined;
+    const retried = (typeof entry.error === "string" && RETRIABLE_MESSAGES.has(entry.error)) || (sendRetry !== undefined && RETRIABLE_MESSAGES.has(sendRetry));
+    return retried ? "debug" : "error";
+  }
+  if (level === logLevel.WARN) return "warn";
+  return level === logLevel.INFO ? "debug" : "trace";
+}
+
 function pinoLogCreator(log: Logger): logCreator {
   return () => ({ level, log: entry }) => {
     const { message, timestamp: _ts, logger: _l, ...rest } = entry;
     const fields = { ...rest, component: "kafkajs" };
-    if (level === logLevel.ERROR) log.error(fields, message);
-    else if (level === logLevel.WARN) log.warn(fields, message);
-    else if (level === logLevel.INFO) log.debug(fields, message);
-    else log.trace(fields, message);
+    log[kafkajsLogLevel(level, entry)](fields, message);
   };
 }
 
