@@ -14,7 +14,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["services/**/*.test.ts", "load-tests/**/*.test.ts"],
+          // test/*.test.ts (not *.int.test.ts): checks of repository files that need no services, e.g. test/monitoring.test.ts.
+          include: ["services/**/*.test.ts", "load-tests/**/*.test.ts", "test/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
           environment: "node",
         },

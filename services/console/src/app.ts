@@ -12,7 +12,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
-import type { Config, Logger } from "@parcel-exchange/shared";
+import { requireConsoleSessionKey, type Config, type Logger } from "@parcel-exchange/shared";
 import { ConsoleError } from "./errors.js";
 import { PrometheusClient, liveFlow } from "./live.js";
 import type { ConsoleMetrics } from "./metrics.js";
@@ -53,7 +53,7 @@ export interface ConsoleDeps {
 type Form = Readonly<Record<string, string>>;
 
 export async function buildConsole(d: ConsoleDeps): Promise<FastifyInstance> {
-  const sealer = new SessionSealer(d.config.console.sessionKey, d.now);
+  const sealer = new SessionSealer(requireConsoleSessionKey(d.config), d.now);
   const policyUrl = d.policyUrl ?? d.config.policyService.url;
   const api = new PolicyClient(policyUrl);
   const prometheusUrl = d.config.console.prometheusUrl;

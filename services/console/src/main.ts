@@ -1,4 +1,4 @@
-import { createLogger, loadConfig } from "@parcel-exchange/shared";
+import { ConfigError, createLogger, loadConfig } from "@parcel-exchange/shared";
 import { startConsole } from "./start.js";
 
 const log = createLogger("console", process.env.PX_LOG_LEVEL ?? "info");
@@ -15,6 +15,10 @@ try {
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
 } catch (err) {
+  if (err instanceof ConfigError) {
+    log.fatal({ setting: err.setting }, `invalid configuration: ${err.message}`);
+    process.exit(78);
+  }
   log.fatal({ err }, "console did not start");
   process.exit(1);
 }

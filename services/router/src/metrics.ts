@@ -14,10 +14,13 @@ export function routerMetrics(registry: Registry) {
     endToEnd: new Histogram({ name: "px_router_end_to_end_seconds", help: "From raw record timestamp to committed delivery", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: reg }),
     batch: new Histogram({ name: "px_router_batch_seconds", help: "Time to route and commit one batch", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: reg }),
     policyVersion: new Gauge({ name: "px_router_policy_info", help: "Policy version in force (value 1)", labelNames: ["version"], registers: reg }),
+    policySequence: new Gauge({ name: "px_router_policy_sequence", help: "Release sequence of the policy bundle in force (compare with px_policy_release_sequence)", registers: reg }),
     policyReloads: new Counter({ name: "px_router_policy_reloads_total", help: "Policy bundles applied or refused", labelNames: ["result"], registers: reg }),
     transactions: new Counter({ name: "px_router_transactions_total", help: "Batch transactions, by outcome (committed / aborted)", labelNames: ["result"], registers: reg }),
     routing: new Gauge({ name: "px_router_routing", help: "1 while the router consumes and routes; 0 before it can, or after its consumer stopped for good", registers: reg }),
     quotaUsage: new Gauge({ name: "px_router_quota_usage_ratio", help: "Share of today's PII release quota used", labelNames: ["party", "class"], registers: reg }),
+    quotaLimit: new Gauge({ name: "px_router_quota_limit", help: "Today's PII release quota (fields per UTC day) of a party and data class, as its contract sets it", labelNames: ["party", "class"], registers: reg }),
+    consumerLag: new Gauge({ name: "px_router_consumer_lag", help: "Ingress records not yet routed by the router group: high watermark minus committed offset (minus the low watermark when none is committed)", labelNames: ["topic", "partition"], registers: reg }),
   };
 }
 

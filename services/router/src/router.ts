@@ -23,6 +23,7 @@ import type { RouterMetrics } from "./metrics.js";
 import { BatchAbortedError } from "./errors.js";
 import { PolicySource } from "./policy-source.js";
 import { QuotaTracker } from "./quota.js";
+import { LagMonitor } from "./lag.js";
 
 export { sendChunks } from "./kafka-client/index.js";
 
@@ -61,6 +62,7 @@ export class Router {
   private consuming = false;
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private lag: LagMonitor | undefined;
   private stopping = false;
   /** Committed batches whose PII releases are not yet in the shared quota counters. */
   private readonly pendingQuota: { readonly batch: string; readonly releases: BatchResult["releases"] }[] = [];
@@ -75,7 +77,10 @@ export class Router {
       topicPrefix: d.config.topicPrefix,
     });
     this.quota = new QuotaTracker(d.redis, d.config.topicPrefix, d.log, d.config.router.quotaWarnRatio, {
-      onUsage: (party, cls, used, limit) => d.metrics.quotaUsage.set({ party, class: cls }, limit > 0 ? used / limit : 1),
+      onUsage: (party, cls, used, limit) => {
+        d.metrics.quotaUsage.set({ party, class: cls }, limit > 0 ? used / limit : 1);
+        d.metrics.quotaLimit.set({ party, class: cls }, limit);
+      },
     });
     this.policySource = new PolicySource(d.kafka, d.config, this.t.policy, d.log, loadVerifier(d.config), (e) => this.apply(e), () => d.metrics.policyReloads.inc({ result: "refused" }));
   }
@@ -125,6 +130,8 @@ export class Router {
         .catch((err: unknown) => log.warn({ err }, `ingress topics not refreshed; trying again in ${every} ms`))
         .finally(() => (this.refreshing = undefined));
     }, every);
+    this.lag = new LagMonitor({ kafka, groupId: config.router.groupId, topics: () => this.ingress, gauge: this.d.metrics.consumerLag, log, intervalMs: config.router.lagIntervalMs });
+    this.lag.start();
     if (this.fatal === undefined) this.d.metrics.routing.set(1);
     log.info({ group: config.router.groupId, policy: this.policyVersion, instance: this.d.instanceId, kafkaClient: client.name, ingress: this.ingress.size }, "router started");
   }
@@ -160,6 +167,7 @@ export class Router {
     this.stopping = true;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     await this.refreshing;
+    await this.lag?.stop();
     await this.client?.stopConsuming();
     if (this.countsTimer) clearInterval(this.countsTimer);
     await this.flushCounts(true).catch((err: unknown) => this.d.log.warn({ err }, "delivery counts of the last minute not reported"));
@@ -191,6 +199,7 @@ export class Router {
     this.active = new ActivePolicy(engine);
     this.d.metrics.policyVersion.reset();
     this.d.metrics.policyVersion.set({ version: engine.version }, 1);
+    if (engine.bundle.release) this.d.metrics.policySequence.set(engine.bundle.release.sequence);
     this.d.metrics.policyReloads.inc({ result: "applied" });
     this.d.log.info({ version: engine.version, previous: prev, parties: parties.length }, "policy applied");
     for (const w of this.policyWaiters.splice(0)) w();

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { loadConfig, requireConsoleSessionKey } from "./config.js";
 import { ConfigError } from "./errors.js";
 
 type Env = Record<string, string | undefined>;
@@ -185,6 +185,21 @@ describe("loadConfig: every bad value names its setting and the fix", () => {
     expect(err.message).toMatch(/required in production/);
     // Blank counts as unset.
     expectRejected({ NODE_ENV: "production", PX_TOKEN_KEY: "   " }, "PX_TOKEN_KEY", /at least 32 characters/);
+  });
+
+  it("PX_CONSOLE_SESSION_KEY: only the console needs it; it refuses to start without one in production, and a short or development key anywhere it applies", () => {
+    const prod = { NODE_ENV: "production", PX_TOKEN_KEY: "k".repeat(32) };
+    const c = loadConfig(prod);
+    expect(c.console.sessionKey).toBe("");
+    expect(c.console.secureCookie).toBe(true);
+    expect(() => requireConsoleSessionKey(c)).toThrow(ConfigError);
+    expect(() => requireConsoleSessionKey(c)).toThrow(/PX_CONSOLE_SESSION_KEY: is required in production/);
+    expectRejected({ ...prod, PX_CONSOLE_SESSION_KEY: "s".repeat(31) }, "PX_CONSOLE_SESSION_KEY", /at least 32 characters/);
+    expectRejected({ ...prod, PX_CONSOLE_SESSION_KEY: loadConfig({ NODE_ENV: "test" }).console.sessionKey }, "PX_CONSOLE_SESSION_KEY", /a random secret of your own/);
+    expectRejected({ ...prod, PX_CONSOLE_SESSION_KEY: "s".repeat(32), PX_CONSOLE_SECURE_COOKIE: "false" }, "PX_CONSOLE_SECURE_COOKIE", /HTTPS only/);
+    expect(requireConsoleSessionKey(loadConfig({ ...prod, PX_CONSOLE_SESSION_KEY: "s".repeat(32) }))).toBe("s".repeat(32));
+    // Outside production a development key is supplied.
+    expect(requireConsoleSessionKey(loadConfig({ NODE_ENV: "test" })).length).toBeGreaterThanOrEqual(32);
   });
 
   it("PX_TOKEN_KEY must have at least 32 characters, in any environment", () => {

@@ -106,7 +106,7 @@ export interface Config {
     readonly port: number;
     /** PX_CONSOLE_HOST: loopback by default; 0.0.0.0 behind a TLS-terminating proxy. */
     readonly host: string;
-    /** PX_CONSOLE_SESSION_KEY: at least 32 characters; encrypts and authenticates the session cookie. Required in production. */
+    /** PX_CONSOLE_SESSION_KEY: at least 32 characters; encrypts and authenticates the session cookie. Required in production to start the console (empty there when unset). */
     readonly sessionKey: string;
     /** PX_CONSOLE_SESSION_TTL_MS: how long a sign-in lasts (8 h). */
     readonly sessionTtlMs: number;
@@ -339,9 +339,10 @@ function gatewayInstance(env: Env): string {
 const DEV_CONSOLE_SESSION_KEY = "px-local-development-console-session-key-not-for-production";
 
 function consoleSettings(env: Env, mode: string): Config["console"] {
+  // Empty in production when unset: only the console needs it, and requireConsoleSessionKey() refuses to start it so.
   const sessionKey = str(env, "PX_CONSOLE_SESSION_KEY", mode === "production" ? "" : DEV_CONSOLE_SESSION_KEY);
-  if (sessionKey.length < 32) {
-    throw new ConfigError("PX_CONSOLE_SESSION_KEY", sessionKey === "" ? "is required in production" : "is shorter than 32 characters", "set PX_CONSOLE_SESSION_KEY to a random secret of at least 32 characters (e.g. `openssl rand -hex 32`)");
+  if (sessionKey !== "" && sessionKey.length < 32) {
+    throw new ConfigError("PX_CONSOLE_SESSION_KEY", "is shorter than 32 characters", "set PX_CONSOLE_SESSION_KEY to a random secret of at least 32 characters (e.g. `openssl rand -hex 32`)");
   }
   if (mode === "production" && sessionKey === DEV_CONSOLE_SESSION_KEY) throw new ConfigError("PX_CONSOLE_SESSION_KEY", "is the development key", "set PX_CONSOLE_SESSION_KEY to a random secret of your own");
   const secureCookie = bool(env, "PX_CONSOLE_SECURE_COOKIE", mode === "production");
@@ -355,6 +356,13 @@ function consoleSettings(env: Env, mode: string): Config["console"] {
     secureCookie,
     ...(prom !== "" ? { prometheusUrl: url(env, "PX_PROMETHEUS_URL", prom, ["http:", "https:"]) } : {}),
   };
+}
+
+/** The console's session key, checked when the console starts (the other services run without one). */
+export function requireConsoleSessionKey(config: Pick<Config, "console">): string {
+  const k = config.console.sessionKey;
+  if (k.length < 32) throw new ConfigError("PX_CONSOLE_SESSION_KEY", k === "" ? "is required in production (the console seals its session cookies with it)" : "is shorter than 32 characters", "set PX_CONSOLE_SESSION_KEY to a random secret of at least 32 characters (e.g. `openssl rand -hex 32`)");
+  return k;
 }
 
 function webhookRules(env: Env, mode: string): Config["webhooks"] {
