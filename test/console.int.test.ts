@@ -124,6 +124,10 @@ describe("the console in a browser", () => {
     expect(await zto.page.getByRole("button", { name: /Approve/ }).count()).toBe(0);
     expect(await consolePost(zto.page, `/proposals/${proposal.id}/approve`, {})).toBe(403);
     expect((await api(KEYS.zto, "POST", `/v1/proposals/${proposal.id}/approve`, {})).status).toBe(403);
+    // Nor can ZTO read it through the API: not listed, and 404 as if it did not exist.
+    expect((await api(KEYS.zto, "GET", `/v1/proposals/${proposal.id}`)).status).toBe(404);
+    expect(((await api(KEYS.zto, "GET", "/v1/proposals")).body as Proposal[]).map((p) => p.id)).not.toContain(proposal.id);
+    expect(((await api(KEYS.taobao, "GET", "/v1/proposals")).body as Proposal[]).map((p) => p.id)).toContain(proposal.id);
     // Its matrix holds what ZTO receives, and what others receive of ZTO's own tracking events only.
     await zto.page.goto(`${consoleApp.url}/matrix`);
     const shown = await zto.page.locator("td[data-party]:not(.empty)").evaluateAll((tds) => tds.map((td) => `${td.getAttribute("data-party")}|${td.getAttribute("data-type")}`));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Contract } from "./api.js";
-import { authorizeApply, authorizeApprove, authorizePropose, authorizeReject, authorizeRollback, type ContractsInForce } from "./authz.js";
+import { authorizeApply, authorizeApprove, authorizePropose, authorizeReject, authorizeRollback, mayReadProposal, type ContractsInForce } from "./authz.js";
 import { ForbiddenError } from "./errors.js";
 import type { User } from "./users.js";
 
@@ -56,5 +56,13 @@ describe("authorization", () => {
     expect(() => authorizeReject(regulator, p)).not.toThrow();
     forbidden(() => authorizeReject(taobao, p), /not a side/);
     forbidden(() => authorizeReject(viewer, p), /viewer/);
+  });
+  it("shows a party only the proposals on its contracts and those it wrote; regulators and viewers all", () => {
+    const p = { requiredSides: ["jd", "zto"], author: "party:zto" };
+    expect(mayReadProposal(jd, p)).toBe(true);
+    expect(mayReadProposal(taobao, p)).toBe(false);
+    expect(mayReadProposal(taobao, { ...p, author: "party:taobao" })).toBe(true);
+    expect(mayReadProposal(regulator, p)).toBe(true);
+    expect(mayReadProposal(viewer, p)).toBe(true);
   });
 });

@@ -43,3 +43,11 @@ export function authorizeReject(user: User, p: Pick<Proposal, "requiredSides">):
   if (user.role === "viewer") throw new ForbiddenError(`${user.id} is a viewer and may not reject`);
   if (user.role === "party" && !p.requiredSides.includes(user.party!)) throw new ForbiddenError(`${user.id} is not a side of the contracts this proposal changes`);
 }
+
+/**
+ * Whether a user may see a proposal: regulators and viewers see all; a party the proposals on contracts it is a
+ * side of, and those it wrote. Another party's negotiation (and its dry run on recent traffic) is not its business.
+ */
+export function mayReadProposal(user: User, p: Pick<Proposal, "requiredSides" | "author">): boolean {
+  return user.role !== "party" || p.requiredSides.includes(user.party!) || p.author === user.id;
+}

@@ -54,7 +54,7 @@ const stub = {
   },
   proposal: (id: string) => {
     reached.push("proposal");
-    return { id };
+    return { id, requiredSides: ["jd", "zto"], author: "party:zto" };
   },
   propose: record("propose", { id: "prop-1" }),
   approve: record("approve", { id: "prop-1" }),
