@@ -85,12 +85,13 @@ describe("roles on every route", () => {
       // Refused as malformed (400) by every role that may call it, so that nothing is registered here.
       createWebhook: {},
       disableWebhook: { reason: "role check" },
+      reject: { reason: "role check" },
     };
     for (const op of Object.keys(API_ROUTES) as Operation[]) {
       const r = API_ROUTES[op];
       if (op === "propose") continue; // proposing for real is covered below; its roles are the same as evaluate's
       for (const role of ROLES) {
-        const path = apiPath(op, { id: "prop-none" } as PathParams<typeof op>);
+        const path = apiPath(op, { id: "prop-none", version: "v999+none" } as PathParams<typeof op>);
         const res = await call(ROLE_KEYS[role], r.method, path, r.method === "POST" ? (bodies[op] ?? {}) : undefined);
         const allowed = (r.roles as readonly Role[]).includes(role);
         if (allowed) expect(op === "createWebhook" ? [400] : [r.status, 404], `${op} as ${role}: ${JSON.stringify(res.body).slice(0, 300)}`).toContain(res.status);
