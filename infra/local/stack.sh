@@ -6,6 +6,7 @@
 #   bash infra/local/stack.sh up               install if needed, start what is not running, wait for health
 #   bash infra/local/stack.sh up --monitoring  the same, plus Prometheus scraping the services, with the alert rules
 #   bash infra/local/stack.sh down             stop exactly the processes this script started (pid files), Prometheus too
+#   bash infra/local/stack.sh restart COMP     stop one component (e.g. registry) and start it again
 #   bash infra/local/stack.sh status           per component: up / down
 #   bash infra/local/stack.sh logs [component] tail of the logs
 #   bash infra/local/stack.sh env              the environment that points the services at this stack
@@ -28,6 +29,8 @@ PX_KAFKA_INTERNAL_PORT="${PX_KAFKA_INTERNAL_PORT:-39192}"
 PX_KAFKA_CONTROLLER_PORT="${PX_KAFKA_CONTROLLER_PORT:-39292}"
 PX_REGISTRY_PORT="${PX_REGISTRY_PORT:-38081}"
 PX_REDIS_PORT="${PX_REDIS_PORT:-36379}"
+# The registry's storage: a PostgreSQL cluster of the stack's own (Debian's postgresql), so schema ids survive restarts.
+PX_POSTGRES_PORT="${PX_POSTGRES_PORT:-35432}"
 PX_KAFKA_HEAP="${PX_KAFKA_HEAP:-768m}"
 PX_HEALTH_TIMEOUT="${PX_HEALTH_TIMEOUT:-120}"
 # Monitoring (up --monitoring): Debian's Prometheus on loopback, and the services' ports it scrapes.
@@ -44,7 +47,7 @@ CRED_DIR="$PX_STATE_DIR/credentials"
 # Replication: 3 where there are 3 nodes or more, writes acknowledged by 2; a one-node stack (quick benchmarks) has 1/1.
 if [ "$PX_KAFKA_NODES" -ge 3 ]; then KAFKA_RF=3; KAFKA_MIN_ISR=2; else KAFKA_RF="$PX_KAFKA_NODES"; KAFKA_MIN_ISR=1; fi
 KAFKA_NODE_IDS=($(seq 1 "$PX_KAFKA_NODES"))
-COMPONENTS=($(for i in "${KAFKA_NODE_IDS[@]}"; do echo "kafka-$i"; done) registry redis)
+COMPONENTS=($(for i in "${KAFKA_NODE_IDS[@]}"; do echo "kafka-$i"; done) postgres registry redis)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -94,9 +97,23 @@ install_redis() {
   fi
 }
 
+# Debian's PostgreSQL server binaries (postgres, initdb), newest major installed.
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+
+install_postgres() {
+  [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/postgres" ] && return 0
+  log "installing $POSTGRES_APT_PACKAGE from Debian"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$POSTGRES_APT_PACKAGE" >/dev/null
+  else
+    die "PostgreSQL server not found: run 'sudo apt-get install $POSTGRES_APT_PACKAGE'"
+  fi
+}
+
 install_all() {
   mkdir -p "$PX_CACHE_DIR" "$BIN_DIR"
   install_redis
+  install_postgres
   install_kafka
   install_registry
   install_opa
@@ -120,6 +137,7 @@ port_of() {
   case "$1" in
     kafka-*) echo $((PX_KAFKA_PORT + $(node_of "$1") - 1)) ;;
     registry) echo "$PX_REGISTRY_PORT" ;;
+    postgres) echo "$PX_POSTGRES_PORT" ;;
     redis) echo "$PX_REDIS_PORT" ;;
     prometheus) echo "$PX_PROMETHEUS_PORT" ;;
   esac
@@ -136,6 +154,7 @@ healthy() {
     kafka-*) port_open "$(port_of "$1")" && grep -q "Kafka Server started" "$(logfile "$1")" 2>/dev/null ;;
     registry) curl -fsS -m 2 "http://127.0.0.1:$PX_REGISTRY_PORT/" >/dev/null 2>&1 ;;
     redis) [ "$(redis-cli -h 127.0.0.1 -p "$PX_REDIS_PORT" ping 2>/dev/null)" = "PONG" ] ;;
+    postgres) "$(pg_bindir)/pg_isready" -q -h 127.0.0.1 -p "$PX_POSTGRES_PORT" ;;
     prometheus) curl -fsS -m 2 "http://127.0.0.1:$PX_PROMETHEUS_PORT/-/ready" >/dev/null 2>&1 ;;
   esac
 }
@@ -144,7 +163,7 @@ spawn() { # component command... : start detached in its own session, record the
   local c="$1"; shift
   mkdir -p "$PX_STATE_DIR/run" "$PX_STATE_DIR/logs"
   if port_open "$(port_of "$c")"; then
-    die "$c: port $(port_of "$c") on 127.0.0.1 is taken by a process this stack did not start; stop it or move the stack's ports (PX_KAFKA_PORT, PX_REGISTRY_PORT, PX_REDIS_PORT, PX_PROMETHEUS_PORT)"
+    die "$c: port $(port_of "$c") on 127.0.0.1 is taken by a process this stack did not start; stop it or move the stack's ports (PX_KAFKA_PORT, PX_REGISTRY_PORT, PX_POSTGRES_PORT, PX_REDIS_PORT, PX_PROMETHEUS_PORT)"
   fi
   : >"$(logfile "$c")"
   setsid nohup "$@" >>"$(logfile "$c")" 2>&1 </dev/null &
@@ -189,6 +208,7 @@ ensure_tls() {
 
 # The admin principal (a Kafka super user, created at storage format time) and the registry's admin.
 admin_password() { secret "$CRED_DIR/admin.kafka.password"; }
+postgres_password() { secret "$CRED_DIR/registry.postgres.password"; }
 registry_admin_password() { secret "$CRED_DIR/admin.registry.password"; }
 
 # Client properties of the admin principal, for the Java tools (readiness probe, kafka-*.sh).
@@ -289,6 +309,46 @@ cluster_id() {
   cat "$f"
 }
 
+# PostgreSQL for the registry: a cluster in the state directory, listening on loopback only, password
+# (SCRAM) authentication for its one role `px`, which owns the database `schemaregistry`. Run as the `postgres`
+# system user when the stack runs as root (the server refuses root), as the caller otherwise.
+# Its directory: in the state directory, except as root, whose home the `postgres` user cannot enter; then under
+# /var/lib/parcel-exchange, one per state directory (PX_POSTGRES_DIR moves it). `down --purge` removes it too.
+if [ -n "${PX_POSTGRES_DIR:-}" ]; then PG_DIR="$PX_POSTGRES_DIR"
+elif [ "$(id -u)" = 0 ]; then PG_DIR="/var/lib/parcel-exchange/$(printf '%s' "$PX_STATE_DIR" | sha256sum | cut -c1-12)/postgres"
+else PG_DIR="$PX_STATE_DIR/postgres"; fi
+as_pg_owner() {
+  if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  local bin; bin="$(pg_bindir)"
+  mkdir -p "$PG_DIR"
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    local pw="$PG_DIR/initdb.pw"
+    (umask 077; postgres_password >"$pw")
+    if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; chmod 700 "$PG_DIR"; fi
+    as_pg_owner "$bin/initdb" -D "$PG_DIR/data" -U px --pwfile="$pw" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PX_STATE_DIR/logs/postgres-initdb.log" 2>&1 \
+      || { rm -f "$pw"; tail -20 "$PX_STATE_DIR/logs/postgres-initdb.log" >&2; die "postgres: initdb failed"; }
+    rm -f "$pw"
+  fi
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; fi
+  local as=(); [ "$(id -u)" = 0 ] && as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  spawn postgres "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -p "$PX_POSTGRES_PORT" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$PG_DIR" -c logging_collector=off
+}
+
+# The registry's database, created once (CREATE DATABASE is not transactional: checked first).
+postgres_database() {
+  local bin; bin="$(pg_bindir)"
+  export PGPASSWORD; PGPASSWORD="$(postgres_password)"
+  if ! "$bin/psql" -h 127.0.0.1 -p "$PX_POSTGRES_PORT" -U px -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'schemaregistry'" | grep -q 1; then
+    "$bin/psql" -q -h 127.0.0.1 -p "$PX_POSTGRES_PORT" -U px -d postgres -c "CREATE DATABASE schemaregistry" >/dev/null || die "postgres: cannot create the registry's database"
+    log "postgres: database schemaregistry created"
+  fi
+  unset PGPASSWORD
+}
+
 # The registry: basic auth on every request but the health check; RBAC with `readonly` for everyone but the
 # admin (bootstrap user, super_admin). Users are created by provisioning (services/provision).
 start_registry() {
@@ -299,7 +359,14 @@ server:
   host: 127.0.0.1
   port: $PX_REGISTRY_PORT
 storage:
-  type: memory
+  type: postgresql
+  postgresql:
+    host: 127.0.0.1
+    port: $PX_POSTGRES_PORT
+    database: schemaregistry
+    user: px
+    password: "$(postgres_password)"
+    ssl_mode: disable
 compatibility:
   default_level: BACKWARD
 logging:
@@ -317,6 +384,10 @@ security:
       default_role: readonly
       super_admins: [admin]
 YAML
+  chmod 600 "$dir/config.yaml"
+  # Its storage must be up first: the registry does not wait for its database.
+  wait_healthy postgres
+  postgres_database
   spawn registry env SCHEMA_REGISTRY_BOOTSTRAP_PASSWORD="$(registry_admin_password)" "$REGISTRY_BIN" -config "$dir/config.yaml"
 }
 
@@ -388,6 +459,7 @@ YAML
 start_component() {
   case "$1" in
     kafka-*) start_kafka_node "$(node_of "$1")" ;;
+    postgres) start_postgres ;;
     registry) start_registry ;;
     redis) start_redis ;;
     prometheus) start_prometheus ;;
@@ -432,24 +504,6 @@ scram_restore() {
   log "$(tail -1 "$out")"
 }
 
-# The registry keeps its users in memory: after it (re)starts, create every provisioned principal's user again
-# (role readonly, password from the credentials directory). Schemas are not restored (the registry's storage is
-# in memory); provisioning registers them again.
-registry_users_restore() {
-  local f n=0 auth
-  auth="admin:$(registry_admin_password)"
-  for f in "$CRED_DIR"/*.env; do
-    [ -f "$f" ] || continue
-    # shellcheck disable=SC1090
-    if (. "$f"; [ -n "${SCHEMA_REGISTRY_USERNAME:-}" ] || exit 1
-        body=$(printf '{"username":"%s","password":"%s","role":"readonly","enabled":true}' "$SCHEMA_REGISTRY_USERNAME" "$SCHEMA_REGISTRY_PASSWORD")
-        curl -fsS -m 10 -u "$auth" -H 'content-type: application/json' -X POST "http://127.0.0.1:$PX_REGISTRY_PORT/admin/users" -d "$body" >/dev/null 2>&1); then
-      n=$((n + 1))
-    fi
-  done
-  log "registry: $n provisioned users created again"
-}
-
 kafka_ready() {
   local out="$PX_STATE_DIR/logs/kafka-ready.log"
   if ! java -Dlog4j.configuration="file:$PX_STATE_DIR/kafka/log4j-client.properties" -cp "$KAFKA_LIBS/*" \
@@ -488,7 +542,6 @@ cmd_up() {
   # A broker that was just started is "healthy" (listening, started) before it can serve a new topic: wait
   # until a topic can be created, written and read, so that whatever runs next can use Kafka at once.
   if [ $kafka_started = 1 ]; then scram_restore; kafka_ready; fi
-  if [[ " ${started[*]} " == *" registry "* ]]; then registry_users_restore; fi
   if [ $monitoring = 1 ]; then
     if ! running prometheus; then log "prometheus: starting"; start_prometheus; started+=(prometheus); fi
     wait_healthy prometheus
@@ -518,6 +571,7 @@ cmd_down() {
   stop_one prometheus
   stop_one redis
   stop_one registry
+  stop_one postgres
   # Brokers together: stopping them one by one makes each remaining one move leadership and wait for the quorum.
   for c in "${COMPONENTS[@]}"; do
     [[ "$c" == kafka-* ]] || continue
@@ -528,7 +582,7 @@ cmd_down() {
     if running "$c"; then log "$c: did not stop in 45s, killing"; kill -KILL "$(cat "$(pidfile "$c")")" 2>/dev/null || true; fi
     rm -f "$(pidfile "$c")"
   done
-  if [ "${1:-}" = "--purge" ]; then log "removing state $PX_STATE_DIR"; rm -rf "$PX_STATE_DIR"; fi
+  if [ "${1:-}" = "--purge" ]; then log "removing state $PX_STATE_DIR and $PG_DIR"; rm -rf "$PX_STATE_DIR" "$PG_DIR"; fi
 }
 
 cmd_status() {
@@ -598,5 +652,7 @@ case "${1:-}" in
   logs) shift; cmd_logs "$@" ;;
   env) shift; cmd_env "$@" ;;
   pid) cat "$(pidfile "${2:?usage: $0 pid COMPONENT}")" ;;
-  *) echo "usage: $0 install|up [--monitoring]|down [--purge]|status|logs [kafka-<i>|registry|redis|prometheus]|env [principal]" >&2; exit 2 ;;
+  # One component stopped and started again (the others untouched), e.g. the registry for the durability test.
+  restart) c="${2:?usage: $0 restart COMPONENT}"; [[ " ${COMPONENTS[*]} " == *" $c "* ]] || die "restart: unknown component '$c' (${COMPONENTS[*]})"; stop_one "$c"; cmd_up ;;
+  *) echo "usage: $0 install|up [--monitoring]|down [--purge]|restart COMPONENT|status|logs [kafka-<i>|postgres|registry|redis|prometheus]|env [principal]" >&2; exit 2 ;;
 esac
