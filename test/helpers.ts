@@ -3,7 +3,8 @@ import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { loadConfig, type Config } from "@parcel-exchange/shared";
+import type { Kafka, Message } from "kafkajs";
+import { ensureTopics, idempotentProducer, loadConfig, type Config } from "@parcel-exchange/shared";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const STACK = join(ROOT, "infra/local/stack.sh");
@@ -47,5 +48,23 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined> | 
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Creates `topic` (as the deployment's topics are made) and writes `messages` to it with acks=all. */
+export async function produceToNewTopic(kafka: Kafka, config: Config, topic: string, messages: Message[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config, [{ topic }]);
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = idempotentProducer(kafka);
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
   }
 }

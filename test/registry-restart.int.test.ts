@@ -9,8 +9,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import avsc from "avsc";
 import { SchemaType } from "@kafkajs/confluent-schema-registry";
-import { createKafka, createLogger, createRegistryClient, ensureTopics, EVENT_TYPES, idempotentProducer, subscribeWhenReady, topics } from "@parcel-exchange/shared";
-import { run, STACK, testConfig, until } from "./helpers.js";
+import { createKafka, createLogger, createRegistryClient, EVENT_TYPES, subscribeWhenReady, topics } from "@parcel-exchange/shared";
+import { produceToNewTopic, run, STACK, testConfig, until } from "./helpers.js";
 
 const config = testConfig("regrestart");
 const log = createLogger("test", "warn");
@@ -51,14 +51,7 @@ describe("the schema registry after a restart", () => {
       { schema: OTHER, id: ids.other, value: { city: "杭州市" } },
       { schema: V1, id: ids.v1, value: { n: 3 } },
     ];
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config, [{ topic }]);
-    await admin.disconnect();
-    const producer = idempotentProducer(kafka);
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: await Promise.all(written.map(async (w, i) => ({ key: "k", value: await registry.encode(w.id, w.value), headers: { i: String(i) } }))) });
-    await producer.disconnect();
+    await produceToNewTopic(kafka, config, topic, await Promise.all(written.map(async (w, i) => ({ key: "k", value: await registry.encode(w.id, w.value), headers: { i: String(i) } }))));
     // The deployment's event schemas, registered by provisioning before this file ran.
     const eventSubjects = EVENT_TYPES.map((t) => topics(config.topicPrefix).subject(t));
     const eventIds = await Promise.all(eventSubjects.map((s) => registry.getLatestSchemaId(s)));

@@ -10,8 +10,8 @@ import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { Redis } from "ioredis";
 import { Counter } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { createKafka, createLogger, createMetricsRegistry, createRegistryClient, ensureTopics, idempotentProducer, serveMetrics, subscribeWhenReady } from "@parcel-exchange/shared";
-import { run, stack, testConfig, until } from "./helpers.js";
+import { createKafka, createLogger, createMetricsRegistry, createRegistryClient, idempotentProducer, serveMetrics, subscribeWhenReady } from "@parcel-exchange/shared";
+import { produceToNewTopic, run, stack, testConfig, until } from "./helpers.js";
 
 const config = testConfig("stack");
 const log = createLogger("test", "warn");
@@ -21,14 +21,7 @@ describe("kafka (KRaft broker)", () => {
   const topic = `${config.topicPrefix}.smoke`;
 
   it("produces and consumes in a consumer group", async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, config, [{ topic }]);
-    await admin.disconnect();
-    const producer = idempotentProducer(kafka);
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [{ key: "k1", value: "hello" }, { key: "k2", value: "world" }] });
-    await producer.disconnect();
+    await produceToNewTopic(kafka, config, topic, [{ key: "k1", value: "hello" }, { key: "k2", value: "world" }]);
     const consumer = kafka.consumer({ groupId: `${config.router.groupId}-smoke` });
     await consumer.connect();
     await subscribeWhenReady(consumer, { topic, fromBeginning: true });
