@@ -15,7 +15,7 @@ import YAML from "yaml";
 import type { Producer } from "kafkajs";
 import { createKafka, createLogger, idempotentProducer, topics, type PolicyBundle } from "@parcel-exchange/shared";
 import { publishPolicy, startRouter, type RunningRouter } from "./harness.js";
-import { startTestPrometheus, type TestPrometheus } from "./prometheus.js";
+import { startLocalPrometheus, type LocalPrometheus } from "@parcel-exchange/console";
 import { ROOT, testConfig, until } from "./helpers.js";
 
 const config = testConfig("alerts", { PX_ROUTER_LAG_INTERVAL_MS: "1000" });
@@ -25,7 +25,7 @@ const INGRESS = t.ingress("zto", "TrackingEvent");
 let bundle: PolicyBundle;
 let router: RunningRouter;
 let routerMetrics: Server;
-let prom: TestPrometheus;
+let prom: LocalPrometheus;
 let producer: Producer;
 let dir: string;
 
@@ -65,7 +65,7 @@ beforeAll(async () => {
     void router.registry.metrics().then((m) => res.writeHead(200, { "content-type": router.registry.contentType }).end(m));
   });
   await new Promise<void>((r) => routerMetrics.listen(0, "127.0.0.1", r));
-  prom = await startTestPrometheus([{ job: "router", address: `127.0.0.1:${(routerMetrics.address() as { port: number }).port}` }], { ruleFiles: [rulesWithoutWaiting()] });
+  prom = await startLocalPrometheus([{ job: "router", address: `127.0.0.1:${(routerMetrics.address() as { port: number }).port}` }], { ruleFiles: [rulesWithoutWaiting()] });
   producer = idempotentProducer(createKafka(config, createLogger("test", "warn")));
   await producer.connect();
 }, 240_000);

@@ -14,12 +14,11 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { createKafka, createLogger, type Config } from "@parcel-exchange/shared";
 import { ledgerTopic, nextEntry, type LedgerEntry } from "@parcel-exchange/ledger";
 import { PartyPublisher } from "@parcel-exchange/sdk";
-import { startConsole, type RunningConsole } from "@parcel-exchange/console";
 import { hiveBoxNarrowsTaobao } from "@parcel-exchange/demo";
 import type { Contract, Proposal } from "@parcel-exchange/policy";
 import { L1, L2 } from "./fixtures.js";
 import { startPolicyService, startRouter, type RunningPolicyService, type RunningRouter } from "./harness.js";
-import { startTestPrometheus, type TestPrometheus } from "./prometheus.js";
+import { startConsole, startLocalPrometheus, type LocalPrometheus, type RunningConsole } from "@parcel-exchange/console";
 import { ROOT, testConfig, until } from "./helpers.js";
 
 const KEYS = { regulator: "px-dev-key-regulator-spb", taobao: "px-dev-key-taobao", zto: "px-dev-key-zto", hivebox: "px-dev-key-hive-box", viewer: "px-dev-key-viewer" } as const;
@@ -31,7 +30,7 @@ const config: Config = testConfig("console", { PX_DRY_RUN_EVENTS: "1000" });
 let policy: RunningPolicyService;
 let router: RunningRouter;
 let routerMetrics: Server;
-let prom: TestPrometheus;
+let prom: LocalPrometheus;
 let consoleApp: RunningConsole;
 let browser: Browser;
 let proposal: Proposal;
@@ -72,7 +71,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => routerMetrics.listen(0, "127.0.0.1", r));
   const routerAddr = `127.0.0.1:${(routerMetrics.address() as { port: number }).port}`;
-  prom = await startTestPrometheus([
+  prom = await startLocalPrometheus([
     { job: "router", address: routerAddr },
     { job: "policy", address: new URL(policy.url).host },
   ]);

@@ -317,24 +317,22 @@ cluster_id() {
 if [ -n "${PX_POSTGRES_DIR:-}" ]; then PG_DIR="$PX_POSTGRES_DIR"
 elif [ "$(id -u)" = 0 ]; then PG_DIR="/var/lib/parcel-exchange/$(printf '%s' "$PX_STATE_DIR" | sha256sum | cut -c1-12)/postgres"
 else PG_DIR="$PX_STATE_DIR/postgres"; fi
-as_pg_owner() {
-  if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
-}
+PG_AS=(); [ "$(id -u)" = 0 ] && PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 
 start_postgres() {
   local bin; bin="$(pg_bindir)"
   mkdir -p "$PG_DIR"
+  chmod 700 "$PG_DIR"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
   if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
     local pw="$PG_DIR/initdb.pw"
     (umask 077; postgres_password >"$pw")
-    if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; chmod 700 "$PG_DIR"; fi
-    as_pg_owner "$bin/initdb" -D "$PG_DIR/data" -U px --pwfile="$pw" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PX_STATE_DIR/logs/postgres-initdb.log" 2>&1 \
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$pw"; fi
+    "${PG_AS[@]}" "$bin/initdb" -D "$PG_DIR/data" -U px --pwfile="$pw" --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PX_STATE_DIR/logs/postgres-initdb.log" 2>&1 \
       || { rm -f "$pw"; tail -20 "$PX_STATE_DIR/logs/postgres-initdb.log" >&2; die "postgres: initdb failed"; }
     rm -f "$pw"
   fi
-  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; fi
-  local as=(); [ "$(id -u)" = 0 ] && as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
-  spawn postgres "${as[@]}" "$bin/postgres" -D "$PG_DIR/data" -p "$PX_POSTGRES_PORT" -c listen_addresses=127.0.0.1 \
+  spawn postgres "${PG_AS[@]}" "$bin/postgres" -D "$PG_DIR/data" -p "$PX_POSTGRES_PORT" -c listen_addresses=127.0.0.1 \
     -c unix_socket_directories="$PG_DIR" -c logging_collector=off
 }
 

@@ -19,7 +19,7 @@ import type { ConsoleMetrics } from "./metrics.js";
 import { PolicyClient } from "./policy-client.js";
 import { signInPage } from "./pages/signin.js";
 import { matrixPage } from "./pages/matrix.js";
-import { concerns, proposalPage, proposalsPage } from "./pages/proposals.js";
+import { proposalPage, proposalsPage } from "./pages/proposals.js";
 import { ledgerPage } from "./pages/ledger.js";
 import { livePage, liveSection } from "./pages/live.js";
 import { page, type Notice, type PageContext } from "./pages/layout.js";
@@ -207,16 +207,14 @@ export async function buildConsole(d: ConsoleDeps): Promise<FastifyInstance> {
   app.get(
     "/proposals",
     view(async (req, s, ctx) => {
-      const list = (await api.call(s.key, "listProposals")).filter((p) => concerns(p, s));
+      // The policy service lists for a party only the proposals it may read (its contracts', and its own).
+      const list = await api.call(s.key, "listProposals");
       const n = doneNotice(req.query);
       return proposalsPage(ctx, list, n ? { notice: n } : {});
     }),
   );
-  const proposalFor = async (s: Session, id: string) => {
-    const p = await api.call(s.key, "getProposal", { params: { id } });
-    if (!concerns(p, s)) throw new ConsoleError("NOT_FOUND", `proposal ${id} is not one that concerns ${s.party ?? s.id}`);
-    return p;
-  };
+  // Another party's proposal is 404 from the policy service, answered as such.
+  const proposalFor = (s: Session, id: string) => api.call(s.key, "getProposal", { params: { id } });
   app.get<{ Params: { id: string } }>(
     "/proposals/:id",
     view(async (req, s, ctx) => {

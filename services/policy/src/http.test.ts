@@ -18,7 +18,7 @@ const calls: unknown[][] = [];
 
 const stub = {
   currentVersion: () => "v1+abc",
-  proposal: (id: string) => {
+  proposalFor: (_user: unknown, id: string) => {
     throw new NotFoundError(`proposal ${id}`);
   },
   approve: async (...args: unknown[]) => {

@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Counter, type Registry } from "prom-client";
 import type { Logger } from "@parcel-exchange/shared";
 import { API_ROUTES, type ApiResponses, type Operation, type PathParams, type Role } from "./api.js";
-import { authorizePropose, mayReadProposal, type ContractsInForce } from "./authz.js";
-import { AuthError, ForbiddenError, NotFoundError, RequestInvalidError, RouteNotFoundError } from "./errors.js";
+import { authorizePropose, type ContractsInForce } from "./authz.js";
+import { AuthError, ForbiddenError, RequestInvalidError, RouteNotFoundError } from "./errors.js";
 import { errorResponse } from "./http-errors.js";
 import { OPENAPI } from "./openapi.js";
 import { parseApproveRequest, parseEvaluateRequest, parseNoBody, parseProposeRequest, parseRejectRequest, parseRollbackRequest } from "./requests.js";
@@ -58,17 +58,12 @@ function handlers(service: PolicyService, rules: WebhookRules): Handlers {
       const ev = await service.evaluate(change);
       return { proposedVersion: ev.bundle.version, tests: ev.tests, impact: ev.impact, dryRun: ev.dryRun };
     },
-    listProposals: async ({ user }) => service.listProposals().filter((p) => mayReadProposal(user, p)),
+    listProposals: async ({ user }) => service.visibleProposals(user),
     propose: async ({ user, body }) => {
       const r = parseProposeRequest(body);
       return service.propose(user, r.change, r.description);
     },
-    getProposal: async ({ user, params }) => {
-      const p = service.proposal(params.id);
-      // The same answer as for a proposal that does not exist: a party does not learn what others negotiate.
-      if (!mayReadProposal(user, p)) throw new NotFoundError(`proposal ${params.id}`);
-      return p;
-    },
+    getProposal: async ({ user, params }) => service.proposalFor(user, params.id),
     approve: async ({ user, body, params }) => service.approve(user, params.id, parseApproveRequest(body).immediate === true),
     apply: async ({ user, body, params }) => {
       parseNoBody(body);

@@ -48,13 +48,17 @@ const stub = {
   bundle: () => ({ version: "v1+abc", data: { parties: {}, contracts: { "jd--zto": contract } } }),
   history: record("history", []),
   evaluate: record("evaluate", { bundle: { version: "v2" }, tests: { passed: 1, failed: 0, coverage: 100 }, impact: {}, dryRun: {} }),
-  listProposals: () => {
-    reached.push("listProposals");
+  visibleProposals: () => {
+    reached.push("visibleProposals");
     return [];
+  },
+  proposalFor: (_user: unknown, id: string) => {
+    reached.push("proposalFor");
+    return { id };
   },
   proposal: (id: string) => {
     reached.push("proposal");
-    return { id, requiredSides: ["jd", "zto"], author: "party:zto" };
+    return { id };
   },
   propose: record("propose", { id: "prop-1" }),
   approve: record("approve", { id: "prop-1" }),

@@ -15,7 +15,8 @@ import { buildBundle } from "@parcel-exchange/policy-build";
 import type { LedgerEntry, LedgerStore } from "@parcel-exchange/ledger";
 import { verifyChain } from "@parcel-exchange/ledger";
 import type { CreateWebhookRequest, HistoryItem, LedgerCheck, PolicyChange, PolicyMatrix, Proposal, WebhookEndpoint, WebhookSecretResponse, WebhookTarget } from "./api.js";
-import { authorizeApply, authorizeApprove, authorizePropose, authorizeReject, authorizeRollback, type ContractsInForce } from "./authz.js";
+import { authorizeApply, authorizeApprove, authorizePropose, authorizeReject, authorizeRollback, mayReadProposal, type ContractsInForce } from "./authz.js";
+import { NotFoundError } from "./errors.js";
 import { DeliveryCountsRecorder } from "./counts.js";
 import { Evaluator, type Evaluation } from "./evaluate.js";
 import { historyOf } from "./history.js";
@@ -131,6 +132,18 @@ export class PolicyService {
 
   listProposals(): Proposal[] {
     return this.workflow.list();
+  }
+
+  /** The proposals a user may read (authz.ts mayReadProposal): a party's contracts' and its own; all for others. */
+  visibleProposals(user: User): Proposal[] {
+    return this.workflow.list().filter((p) => mayReadProposal(user, p));
+  }
+
+  /** One proposal, for a user who may read it; another party's answers as if it did not exist. */
+  proposalFor(user: User, id: string): Proposal {
+    const p = this.workflow.proposal(id);
+    if (!mayReadProposal(user, p)) throw new NotFoundError(`proposal ${id}`);
+    return p;
   }
 
   ledgerEntries(): Promise<LedgerEntry[]> {

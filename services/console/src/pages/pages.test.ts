@@ -3,7 +3,7 @@ import type { LedgerCheck, PolicyMatrix, Proposal } from "@parcel-exchange/polic
 import type { Session } from "../session.js";
 import { entryConcerns, ledgerPage } from "./ledger.js";
 import { matrixPage } from "./matrix.js";
-import { concerns, proposalActions, proposalPage } from "./proposals.js";
+import { proposalActions, proposalPage } from "./proposals.js";
 
 const session = (role: Session["role"], party?: string): Session => ({ key: "k", id: party ? `party:${party}` : `${role}:x`, role, ...(party ? { party } : {}), exp: Date.now() + 60_000, nonce: "n" });
 const ctx = (s: Session) => ({ session: s, csrf: "tok", path: "/proposals/p1" });
@@ -37,13 +37,6 @@ describe("what each user is offered on a proposal", () => {
     expect(proposalActions(session("party", "hive-box"), proposal()).approve).toBe(false);
     expect(proposalActions(session("party", "zto"), proposal())).toEqual({ approve: false, approveImmediately: false, apply: false, reject: false });
     expect(proposalActions(session("viewer"), proposal())).toEqual({ approve: false, approveImmediately: false, apply: false, reject: false });
-  });
-
-  it("shows a party the proposals of its contracts and its own, and everyone else all of them", () => {
-    expect(concerns(proposal(), session("party", "taobao"))).toBe(true);
-    expect(concerns(proposal(), session("party", "zto"))).toBe(false);
-    expect(concerns(proposal({ requiredSides: [], author: "party:zto" }), session("party", "zto"))).toBe(true);
-    expect(concerns(proposal(), session("viewer"))).toBe(true);
   });
 
   it("renders a viewer's proposal page without any form but sign-out, escaping the description", () => {

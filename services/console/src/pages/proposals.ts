@@ -25,11 +25,6 @@ export function proposalActions(s: Pick<Session, "id" | "role" | "party">, p: Pr
   };
 }
 
-/** Whether a proposal concerns a party: it is a side of a contract it changes, or wrote it. */
-export function concerns(p: Proposal, s: Pick<Session, "id" | "role" | "party">): boolean {
-  return s.role !== "party" || (s.party !== undefined && p.requiredSides.includes(s.party)) || p.author === s.id;
-}
-
 const when = (iso: string | undefined): Html => (iso ? html`<time datetime="${iso}">${iso.replace("T", " ").replace(/\.\d+Z$/, " UTC")}</time>` : html`—`);
 const status = (p: Proposal): Html => html`<span class="badge status-${p.status}" data-testid="status">${p.status}</span>`;
 
